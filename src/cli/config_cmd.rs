@@ -1,0 +1,33 @@
+//! `console config path` and `console config show`.
+
+use super::Global;
+use super::output::print_line;
+use crate::config::{Config, config_path};
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the path of the config file.
+    Path,
+    /// Print the settings in effect (API keys are never printed).
+    Show,
+}
+
+pub fn run(global: &Global, command: ConfigCommand) -> anyhow::Result<()> {
+    match command {
+        ConfigCommand::Path => print_line(&config_path()?.display().to_string()),
+        ConfigCommand::Show => {
+            let config = Config::load()?;
+            let mut text = toml::to_string_pretty(&config)?;
+            text.push_str(&format!(
+                "\n# default store: {}\n",
+                config.default_store()?.display()
+            ));
+            if global.api_key.is_some() {
+                text.push_str("# api key: set (from --api-key or CONSOLE_API_KEY) ****\n");
+            }
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

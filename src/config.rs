@@ -1,0 +1,227 @@
+//! Settings: the config file (profiles, store options, `[tui]`, `[serve]`), where it and
+//! the data live, and the load order flag > environment > profile > default. The
+//! directories come from the `directories` crate unless `CONSOLE_CONFIG_DIR` /
+//! `CONSOLE_DATA_DIR` override them (tests use those so they never touch `$HOME`).
+
+use crate::error::{Error, Result};
+use crate::store::Tier;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The whole config file. Unknown settings are an error, so a typo never passes silently.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Profile used when `--profile` is not given.
+    pub default_profile: Option<String>,
+    /// Workspace used when none is given (default: `default`).
+    pub workspace: Option<String>,
+    /// Embedded store file (default: `console.db` in the data directory).
+    pub store: Option<PathBuf>,
+    /// Past versions kept per document.
+    pub history_limit: Option<u64>,
+    /// Entries kept in the change log.
+    pub changes_limit: Option<u64>,
+    /// Tier of a workspace created by its first write.
+    pub default_tier: Option<Tier>,
+    pub profiles: BTreeMap<String, Profile>,
+    pub tui: TuiConfig,
+    pub serve: ServeConfig,
+}
+
+/// A named way to reach a store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// An embedded store file.
+    pub store: Option<PathBuf>,
+    /// A server URL (remote backend).
+    pub remote: Option<String>,
+    /// Name of the environment variable that holds the API key.
+    pub api_key_env: Option<String>,
+    /// A command whose output is the API key (for a password manager).
+    pub api_key_command: Option<String>,
+    pub workspace: Option<String>,
+    /// Refuse every write.
+    pub read_only: bool,
+    /// Seconds before a remote request gives up.
+    pub timeout_secs: Option<u64>,
+}
+
+/// Settings of the terminal UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TuiConfig {
+    pub reviewed_field: String,
+    pub reviewed_at_field: String,
+    pub reviewed_by_field: String,
+    pub action_field: String,
+    /// The choices of the action menu.
+    pub actions: Vec<String>,
+    /// Documents larger than this show a truncated preview.
+    pub preview_limit_bytes: u64,
+    /// Name written as `reviewed_by`.
+    pub reviewer: Option<String>,
+}
+
+impl Default for TuiConfig {
+    fn default() -> Self {
+        TuiConfig {
+            reviewed_field: "reviewed".into(),
+            reviewed_at_field: "reviewed_at".into(),
+            reviewed_by_field: "reviewed_by".into(),
+            action_field: "action".into(),
+            actions: vec!["ignore".into(), "escalate".into(), "fix".into()],
+            preview_limit_bytes: 256 * 1024,
+            reviewer: None,
+        }
+    }
+}
+
+/// Settings of `console serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub store: Option<PathBuf>,
+    /// `true`: a write is acknowledged only once durable (`synchronous=FULL`).
+    pub durable: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests per minute per API key; 0 turns rate limiting off.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:7474".into(),
+            store: None,
+            durable: true,
+            body_limit_bytes: 12 * 1024 * 1024,
+            rate_limit_per_minute: 0,
+        }
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("dev", "agent-console", "console")
+}
+
+/// The directory that holds `config.toml`.
+pub fn config_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CONSOLE_CONFIG_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    project_dirs()
+        .map(|d| d.config_dir().to_path_buf())
+        .ok_or_else(|| Error::internal("no home directory: set CONSOLE_CONFIG_DIR"))
+}
+
+/// The directory that holds the default store.
+pub fn data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CONSOLE_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| Error::internal("no home directory: set CONSOLE_DATA_DIR"))
+}
+
+pub fn config_path() -> Result<PathBuf> {
+    Ok(config_dir()?.join("config.toml"))
+}
+
+impl Config {
+    /// Loads the config file; a missing file is the defaults.
+    pub fn load() -> Result<Config> {
+        let path = config_path()?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::internal(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        toml::from_str(text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// The profile named by `name`, or by `default_profile`; `None` when neither is set.
+    pub fn profile(&self, name: Option<&str>) -> Result<Option<&Profile>> {
+        match name.or(self.default_profile.as_deref()) {
+            None => Ok(None),
+            Some(n) => self.profiles.get(n).map(Some).ok_or_else(|| {
+                let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+                Error::invalid(format!(
+                    "no profile {n:?} in the config file (known: {})",
+                    known.join(", ")
+                ))
+            }),
+        }
+    }
+
+    /// The default embedded store file.
+    pub fn default_store(&self) -> Result<PathBuf> {
+        match &self.store {
+            Some(p) => Ok(p.clone()),
+            None => Ok(data_dir()?.join("console.db")),
+        }
+    }
+
+    pub fn sqlite_options(&self) -> crate::store::sqlite::SqliteOptions {
+        let d = crate::store::sqlite::SqliteOptions::default();
+        crate::store::sqlite::SqliteOptions {
+            history_limit: self.history_limit.unwrap_or(d.history_limit),
+            changes_limit: self.changes_limit.unwrap_or(d.changes_limit).max(1),
+            default_tier: self.default_tier.unwrap_or(d.default_tier),
+            durable: d.durable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_documents_every_setting_and_parses() {
+        let text = include_str!("../config.example.toml");
+        let config = Config::parse(text, Path::new("config.example.toml")).unwrap();
+        assert!(config.profiles.contains_key("team"));
+        // Every top-level setting and section appears in the example.
+        let full = toml::to_string(&Config::default()).unwrap();
+        for line in full
+            .lines()
+            .filter(|l| l.contains('=') || l.starts_with('['))
+        {
+            let name = line
+                .split(['=', ']'])
+                .next()
+                .unwrap()
+                .trim()
+                .trim_start_matches('[');
+            assert!(
+                text.contains(name),
+                "config.example.toml does not mention {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let err = Config::parse("workspce = \"x\"", Path::new("c.toml")).unwrap_err();
+        assert!(err.message.contains("workspce"), "{}", err.message);
+    }
+
+    #[test]
+    fn missing_profiles_are_named() {
+        let config = Config::default();
+        assert!(config.profile(None).unwrap().is_none());
+        assert!(config.profile(Some("x")).is_err());
+    }
+}

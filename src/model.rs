@@ -1,0 +1,381 @@
+//! The validated names of the data model (workspace, namespace, key), the document and
+//! its metadata, and the merge-patch rule. Every backend and front end validates through
+//! these types, so each rule lives here once.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+fn is_key_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
+}
+
+fn is_key(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 256
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|c| is_key_char(*c))
+}
+
+/// Whether `s` may be a key prefix in a listing: key characters only, at most 256.
+pub fn validate_prefix(s: &str) -> Result<()> {
+    if s.len() <= 256 && s.bytes().all(is_key_char) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid prefix {}: use letters, digits, '.', '_' and '-' (at most 256)",
+            shown(s)
+        )))
+    }
+}
+
+/// A name quoted for an error message, with control characters escaped and long names cut.
+pub fn shown(s: &str) -> String {
+    let cut: String = s.chars().take(80).collect();
+    let mut out = format!("{cut:?}");
+    if cut.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+macro_rules! name_type {
+    ($name:ident, $check:expr, $what:literal, $rule:literal) => {
+        #[doc = concat!("A validated ", $what, " name: ", $rule, ".")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self> {
+                if $check(s) {
+                    Ok($name(s.to_string()))
+                } else {
+                    Err(Error::invalid(format!(
+                        concat!("invalid ", $what, " {}: ", $rule),
+                        shown(s)
+                    )))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                $name::parse(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+name_type!(
+    Workspace,
+    is_slug,
+    "workspace",
+    "lowercase letters, digits and '-', starting with a letter, 1-64 characters"
+);
+name_type!(
+    Namespace,
+    is_slug,
+    "namespace",
+    "lowercase letters, digits and '-', starting with a letter, 1-64 characters"
+);
+name_type!(
+    Key,
+    is_key,
+    "key",
+    "letters, digits, '.', '_' and '-', starting with a letter or digit, 1-256 characters"
+);
+
+/// A stored value must be a JSON object or array.
+pub fn validate_value(value: &Value) -> Result<()> {
+    match value {
+        Value::Object(_) | Value::Array(_) => Ok(()),
+        other => Err(Error::invalid(format!(
+            "a document must be a JSON object or array, not {}",
+            json_type(other)
+        ))),
+    }
+}
+
+/// Parses a document value from text: JSON, and an object or array.
+pub fn parse_value(text: &[u8]) -> Result<Value> {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid(
+            "the value is empty: give a JSON object or array",
+        ));
+    }
+    let value: Value = serde_json::from_slice(text)
+        .map_err(|e| Error::invalid(format!("the value is not valid JSON: {e}")))?;
+    validate_value(&value)?;
+    Ok(value)
+}
+
+/// Parses a merge-patch: a JSON object.
+pub fn parse_patch(text: &[u8]) -> Result<Map<String, Value>> {
+    match parse_value(text)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::invalid("a patch must be a JSON object")),
+    }
+}
+
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Applies a top-level merge-patch: each member replaces the stored one; `null` removes it.
+pub fn merge_patch(target: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (name, value) in patch {
+        if value.is_null() {
+            target.shift_remove(&name);
+        } else {
+            target.insert(name, value);
+        }
+    }
+}
+
+/// Adds `by` to the numeric member `field` of `target` (created as `by` when missing) and
+/// returns the new number. Integers stay integers unless the sum overflows.
+pub fn increment(
+    target: &mut Map<String, Value>,
+    field: &str,
+    by: &serde_json::Number,
+) -> Result<Value> {
+    if field.is_empty() {
+        return Err(Error::invalid("the field name is empty"));
+    }
+    let next = match target.get(field) {
+        None => Value::Number(by.clone()),
+        Some(Value::Number(n)) => add_numbers(n, by)?,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "member {} is {}, not a number",
+                shown(field),
+                json_type(other)
+            )));
+        }
+    };
+    target.insert(field.to_string(), next.clone());
+    Ok(next)
+}
+
+fn add_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Result<Value> {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        if let Some(sum) = x.checked_add(y) {
+            return Ok(Value::from(sum));
+        }
+    }
+    let sum = a.as_f64().unwrap_or(f64::NAN) + b.as_f64().unwrap_or(f64::NAN);
+    serde_json::Number::from_f64(sum)
+        .map(Value::Number)
+        .ok_or_else(|| Error::invalid("the sum is not a finite number"))
+}
+
+/// Bytes of the compact JSON encoding: the size every quota counts.
+pub fn compact(value: &Value) -> String {
+    serde_json::to_string(value).expect("a serde_json::Value always serializes")
+}
+
+/// A document's metadata: the metadata envelope of the wire contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    pub namespace: String,
+    pub key: String,
+    pub version: u64,
+    pub size_bytes: u64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub updated_by: String,
+    pub expires_at: Option<String>,
+}
+
+/// A document: its metadata and value (the document envelope).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub value: Value,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 UTC with millisecond precision, the contract's time format.
+pub fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Parses an RFC 3339 time back to milliseconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_follow_the_spec() {
+        assert!(Namespace::parse("signals").is_ok());
+        assert!(Namespace::parse("a-1").is_ok());
+        assert!(Namespace::parse(&"a".repeat(64)).is_ok());
+        for bad in [
+            "",
+            "Signals",
+            "1abc",
+            "-a",
+            "a_b",
+            "_watch",
+            &"a".repeat(65),
+        ] {
+            assert!(Namespace::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Key::parse("2026-03-05").is_ok());
+        assert!(Key::parse("A.b_c-d").is_ok());
+        assert!(Key::parse(&"k".repeat(256)).is_ok());
+        for bad in ["", ".a", "_a", "-a", "a/b", "a b", "é", &"k".repeat(257)] {
+            assert!(Key::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_must_be_objects_or_arrays() {
+        assert!(parse_value(b"{}").is_ok());
+        assert!(parse_value(b"[1]").is_ok());
+        for bad in [
+            &b""[..],
+            b"  ",
+            b"null",
+            b"1",
+            b"\"s\"",
+            b"true",
+            b"{",
+            b"{} x",
+        ] {
+            assert_eq!(
+                parse_value(bad).unwrap_err().kind,
+                crate::error::ErrorKind::InvalidInput
+            );
+        }
+    }
+
+    #[test]
+    fn merge_patch_replaces_and_removes_top_level_members() {
+        let mut doc = json!({"a": 1, "b": {"x": 1}, "c": 3})
+            .as_object()
+            .unwrap()
+            .clone();
+        let patch = json!({"a": 2, "b": {"y": 2}, "c": null, "d": [1]})
+            .as_object()
+            .unwrap()
+            .clone();
+        merge_patch(&mut doc, patch);
+        assert_eq!(Value::Object(doc), json!({"a": 2, "b": {"y": 2}, "d": [1]}));
+    }
+
+    #[test]
+    fn increment_creates_adds_and_refuses_non_numbers() {
+        let mut doc = Map::new();
+        assert_eq!(increment(&mut doc, "n", &5.into()).unwrap(), json!(5));
+        assert_eq!(increment(&mut doc, "n", &(-2).into()).unwrap(), json!(3));
+        let half = serde_json::Number::from_f64(0.5).unwrap();
+        assert_eq!(increment(&mut doc, "n", &half).unwrap(), json!(3.5));
+        doc.insert("s".into(), json!("x"));
+        assert!(increment(&mut doc, "s", &1.into()).is_err());
+        doc.insert("big".into(), json!(i64::MAX));
+        assert_eq!(
+            increment(&mut doc, "big", &1.into()).unwrap(),
+            json!(i64::MAX as f64 + 1.0)
+        );
+    }
+
+    #[test]
+    fn times_are_rfc3339_millis_utc() {
+        assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(parse_time("1970-01-01T00:00:01.500Z"), Some(1500));
+    }
+
+    fn json_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn merge_patch_never_panics_and_obeys_its_rule(
+            base in prop::collection::btree_map("[a-d]{1,2}", json_leaf(), 0..6),
+            patch in prop::collection::btree_map("[a-d]{1,2}", json_leaf(), 0..6),
+        ) {
+            let mut doc: Map<String, Value> = base.clone().into_iter().collect();
+            let p: Map<String, Value> = patch.clone().into_iter().collect();
+            merge_patch(&mut doc, p);
+            for (k, v) in &patch {
+                if v.is_null() { prop_assert!(!doc.contains_key(k)); }
+                else { prop_assert_eq!(doc.get(k), Some(v)); }
+            }
+            for (k, v) in &base {
+                if !patch.contains_key(k) { prop_assert_eq!(doc.get(k), Some(v)); }
+            }
+        }
+
+        #[test]
+        fn name_validation_never_panics_and_agrees_with_the_regex(s in "\\PC{0,70}") {
+            let ns_ok = Namespace::parse(&s).is_ok();
+            let expect = !s.is_empty() && s.len() <= 64
+                && s.chars().next().unwrap().is_ascii_lowercase()
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            prop_assert_eq!(ns_ok, expect);
+            let _ = Key::parse(&s);
+            let _ = parse_value(s.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The storage contract every front end speaks: the operations, their options and results,
+//! and `Store`, the closed set of backends that implement it. Rules shared by all backends
+//! (cursors, tiers and quotas) live in the submodules here, once.
+
+pub mod cursor;
+pub mod sqlite;
+pub mod tier;
+
+use crate::error::Result;
+use crate::model::{Document, Key, Meta, Namespace, Workspace};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use sqlite::SqliteStore;
+pub use tier::Tier;
+
+/// Who is acting, and in which workspace: every operation runs in one scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    pub workspace: Workspace,
+    /// Recorded as `updated_by` on writes.
+    pub actor: String,
+}
+
+impl Scope {
+    pub fn new(workspace: Workspace, actor: impl Into<String>) -> Scope {
+        Scope {
+            workspace,
+            actor: actor.into(),
+        }
+    }
+}
+
+/// Options of a put (create or replace).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PutOptions {
+    /// Compare-and-swap: write only if the document is at this version.
+    pub expected_version: Option<u64>,
+    /// Write only if the document does not exist.
+    pub create_only: bool,
+    /// Seconds until the document expires; `None` or 0: never.
+    pub ttl: Option<u64>,
+}
+
+/// The result of a write: the new metadata and whether the document was created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub meta: Meta,
+    pub created: bool,
+}
+
+/// Options of a key listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListOptions {
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub prefix: Option<String>,
+    /// Include each key's metadata in `items`.
+    pub detail: bool,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            prefix: None,
+            detail: false,
+        }
+    }
+}
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// A list limit must be 1..=MAX_LIMIT.
+pub fn check_limit(limit: usize) -> Result<()> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(())
+    } else {
+        Err(crate::error::Error::invalid(format!(
+            "limit must be between 1 and {}",
+            MAX_LIMIT
+        )))
+    }
+}
+
+/// One page of keys, in ascending byte order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyPage {
+    pub keys: Vec<String>,
+    pub cursor: Option<String>,
+    pub has_more: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Meta>>,
+}
+
+/// Statistics of one namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceStats {
+    pub namespace: String,
+    pub documents: u64,
+    pub bytes: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One entry of the store's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: u64,
+    /// `put`, `patch`, `incr`, `delete`, `expire` or `delete_namespace`.
+    pub op: String,
+    pub namespace: String,
+    pub key: Option<String>,
+    pub version: Option<u64>,
+    pub at: String,
+}
+
+/// A slice of the change log after a sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeBatch {
+    pub changes: Vec<Change>,
+    /// The oldest sequence number still retained; a reader behind it has missed changes.
+    pub oldest_seq: u64,
+    /// The newest sequence number written so far (0 when none).
+    pub last_seq: u64,
+}
+
+/// The storage backends.
+pub enum Backend {
+    Sqlite(SqliteStore),
+}
+
+/// A backend behind the contract, plus the read-only switch: the one place where a
+/// read-only profile or `--read-only` refuses writes, for every front end.
+pub struct Store {
+    pub backend: Backend,
+    pub read_only: bool,
+}
+
+/// Each method delegates to the backend with one `match`; writes first pass `writable`.
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($s) => $call,
+        }
+    };
+    (write $self:ident, $s:ident => $call:expr) => {{
+        $self.writable()?;
+        delegate!($self, $s => $call)
+    }};
+}
+
+impl Store {
+    pub fn new(backend: Backend) -> Store {
+        Store {
+            backend,
+            read_only: false,
+        }
+    }
+
+    /// `FORBIDDEN` when this store is read-only.
+    pub fn writable(&self) -> Result<()> {
+        if self.read_only {
+            Err(crate::error::Error::new(
+                crate::error::ErrorKind::Forbidden,
+                "read-only: this session refuses writes (drop --read-only or use another profile)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reads a document.
+    pub fn get(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Document> {
+        delegate!(self, s => s.get(scope, ns, key))
+    }
+
+    /// Creates or replaces a document.
+    pub fn put(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        value: Value,
+        opts: &PutOptions,
+    ) -> Result<Written> {
+        delegate!(write self, s => s.put(scope, ns, key, value, opts))
+    }
+
+    /// Merges `partial` into the stored object (top level; `null` removes a member).
+    pub fn patch(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        partial: Map<String, Value>,
+        expected_version: Option<u64>,
+    ) -> Result<Meta> {
+        delegate!(write self, s => s.patch(scope, ns, key, partial, expected_version))
+    }
+
+    /// Deletes a document.
+    pub fn delete(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        expected_version: Option<u64>,
+    ) -> Result<()> {
+        delegate!(write self, s => s.delete(scope, ns, key, expected_version))
+    }
+
+    /// Deletes every document of a namespace; returns how many.
+    pub fn delete_namespace(&self, scope: &Scope, ns: &Namespace) -> Result<u64> {
+        delegate!(write self, s => s.delete_namespace(scope, ns))
+    }
+
+    /// The namespaces that hold documents, sorted.
+    pub fn namespaces(&self, scope: &Scope) -> Result<Vec<String>> {
+        delegate!(self, s => s.namespaces(scope))
+    }
+
+    /// One page of a namespace's keys.
+    pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
+        delegate!(self, s => s.list(scope, ns, opts))
+    }
+
+    /// Statistics of one namespace, or of all when `ns` is `None`.
+    pub fn stats(&self, scope: &Scope, ns: Option<&Namespace>) -> Result<Vec<NamespaceStats>> {
+        delegate!(self, s => s.stats(scope, ns))
+    }
+
+    /// Adds `by` to a numeric member, creating the document or member when missing.
+    pub fn incr(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        field: &str,
+        by: &serde_json::Number,
+    ) -> Result<Document> {
+        delegate!(write self, s => s.incr(scope, ns, key, field, by))
+    }
+
+    /// The retained versions of a document, newest first.
+    pub fn history(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Vec<Meta>> {
+        delegate!(self, s => s.history(scope, ns, key))
+    }
+
+    /// One retained version of a document.
+    pub fn history_version(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        version: u64,
+    ) -> Result<Document> {
+        delegate!(self, s => s.history_version(scope, ns, key, version))
+    }
+
+    /// Changes after `after_seq`, optionally of one namespace, at most `limit`.
+    pub fn changes(
+        &self,
+        scope: &Scope,
+        after_seq: u64,
+        ns: Option<&Namespace>,
+        limit: usize,
+    ) -> Result<ChangeBatch> {
+        delegate!(self, s => s.changes(scope, after_seq, ns, limit))
+    }
+
+    /// Where the data is, for humans: a file path or a URL.
+    pub fn location(&self) -> String {
+        delegate!(self, s => s.location())
+    }
+}

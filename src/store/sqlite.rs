@@ -1,0 +1,1036 @@
+//! The embedded backend: one SQLite file in WAL mode. Each logical operation is one
+//! transaction (writes take the write lock up front with `BEGIN IMMEDIATE`), so a failed
+//! write changes nothing and several processes can share a file. Bound parameters only.
+//! Namespace counters, version history and the change log are kept here in the same
+//! transaction as the write they describe.
+
+use super::{
+    Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier, Written,
+    cursor,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{self, Document, Key, Meta, Namespace, Workspace};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+/// Settings of the embedded store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Versions kept per document besides the current one.
+    pub history_limit: u64,
+    /// Entries kept in the change log.
+    pub changes_limit: u64,
+    /// Tier given to a workspace on its first write.
+    pub default_tier: Tier,
+    /// `synchronous=FULL` (every acknowledged write survives a power cut) or NORMAL.
+    pub durable: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            history_limit: 20,
+            changes_limit: 10_000,
+            default_tier: Tier::Unlimited,
+            durable: true,
+        }
+    }
+}
+
+/// A workspace row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WorkspaceInfo {
+    pub slug: String,
+    pub name: String,
+    pub tier: Tier,
+    pub created_at: String,
+}
+
+/// Bytes used by a workspace and its bound, for the `X-Storage-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub used_bytes: u64,
+    pub limit_bytes: Option<u64>,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    options: SqliteOptions,
+    writer: OnceLock<Mutex<Connection>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    "CREATE TABLE workspaces (
+        slug TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE documents (
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        expires_at INTEGER
+    );
+    CREATE UNIQUE INDEX documents_by_key ON documents (workspace, namespace, key);
+    CREATE INDEX documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE namespaces (
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        docs INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace, namespace)
+    ) WITHOUT ROWID;
+    CREATE TABLE history (
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (workspace, namespace, key, version)
+    );
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT,
+        op TEXT NOT NULL,
+        version INTEGER,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX changes_by_workspace ON changes (workspace, seq);
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        actor TEXT,
+        read_only INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );",
+];
+
+/// A stored document row.
+struct Row {
+    value: String,
+    version: u64,
+    size_bytes: u64,
+    created_at: i64,
+    updated_at: i64,
+    updated_by: String,
+    expires_at: Option<i64>,
+}
+
+const ROW_COLUMNS: &str =
+    "value, version, size_bytes, created_at, updated_at, updated_by, expires_at";
+
+fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        value: r.get(0)?,
+        version: r.get(1)?,
+        size_bytes: r.get(2)?,
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+        updated_by: r.get(5)?,
+        expires_at: r.get(6)?,
+    })
+}
+
+impl Row {
+    fn meta(&self, ns: &str, key: &str) -> Meta {
+        Meta {
+            namespace: ns.to_string(),
+            key: key.to_string(),
+            version: self.version,
+            size_bytes: self.size_bytes,
+            created_at: model::format_ms(self.created_at),
+            updated_at: model::format_ms(self.updated_at),
+            updated_by: self.updated_by.clone(),
+            expires_at: self.expires_at.map(model::format_ms),
+        }
+    }
+
+    fn document(self, ns: &str, key: &str) -> Result<Document> {
+        let meta = self.meta(ns, key);
+        Ok(Document {
+            meta,
+            value: serde_json::from_str(&self.value)?,
+        })
+    }
+
+    fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// Which document an internal helper works on.
+struct Target<'a> {
+    ws: &'a str,
+    ns: &'a str,
+    key: &'a str,
+}
+
+fn configure(conn: &Connection, durable: bool) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path, options: SqliteOptions) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let store = SqliteStore {
+            path: path.to_path_buf(),
+            options,
+            writer: OnceLock::new(),
+            readers: Mutex::new(Vec::new()),
+        };
+        let reader = store.connect()?;
+        let version: usize = reader.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < MIGRATIONS.len() {
+            store.migrate()?;
+        } else if version > MIGRATIONS.len() {
+            return Err(Error::internal(format!(
+                "{} was written by a newer console (schema {version}); upgrade console",
+                path.display()
+            )));
+        }
+        lock(&store.readers).push(reader);
+        Ok(store)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open(&self.path).map_err(|e| {
+            Error::internal(format!("cannot open store {}: {e}", self.path.display()))
+        })?;
+        configure(&conn, self.options.durable)?;
+        Ok(conn)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.writer()?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for sql in MIGRATIONS.iter().skip(version) {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        if self.writer.get().is_none() {
+            let conn = self.connect()?;
+            let _ = self.writer.set(Mutex::new(conn));
+        }
+        Ok(lock(self.writer.get().expect("set above")))
+    }
+
+    /// Runs `f` on a pooled read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = f(&conn);
+        lock(&self.readers).push(conn);
+        out
+    }
+
+    /// Runs `f` in one write transaction, after reclaiming expired documents; commits only
+    /// when `f` succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Connection, i64) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = model::now_ms();
+        self.reclaim(&tx, now)?;
+        let out = f(&tx, now)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Before reads that use the namespace counters: reclaim anything that has expired.
+    fn reclaim_if_due(&self) -> Result<()> {
+        let now = model::now_ms();
+        let due = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1",
+                [now],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })?;
+        if due {
+            self.write(|_, _| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    fn reclaim(&self, conn: &Connection, now: i64) -> Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT workspace, namespace, key, size_bytes FROM documents
+             WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000",
+        )?;
+        let expired = stmt
+            .query_map([now], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u64>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (ws, ns, key, size) in expired {
+            let t = Target {
+                ws: &ws,
+                ns: &ns,
+                key: &key,
+            };
+            self.remove_row(conn, &t, size, None, "expire", now)?;
+            conn.execute(
+                "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+                params![ws, ns, key],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn load(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<Row>> {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
+        ))?;
+        Ok(stmt
+            .query_row(params![t.ws, t.ns, t.key], row_from)
+            .optional()?)
+    }
+
+    /// The live row of a document inside a write: an expired row is reclaimed and absent.
+    fn load_live(&self, conn: &Connection, t: &Target<'_>, now: i64) -> Result<Option<Row>> {
+        match self.load(conn, t)? {
+            Some(row) if row.expired(now) => {
+                self.remove_row(conn, t, row.size_bytes, None, "expire", now)?;
+                Ok(None)
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn workspace_tier(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
+        conn.prepare_cached("INSERT OR IGNORE INTO workspaces (slug, name, tier, created_at) VALUES (?1, ?1, ?2, ?3)")?
+            .execute(params![ws, self.options.default_tier.as_str(), now])?;
+        let tier: String = conn
+            .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
+            .query_row([ws], |r| r.get(0))?;
+        Tier::parse(&tier)
+    }
+
+    /// Writes `value` as the next version of a document, enforcing the workspace's quotas,
+    /// and records history and the change.
+    #[allow(clippy::too_many_arguments)]
+    fn store_row(
+        &self,
+        conn: &Connection,
+        scope: &Scope,
+        t: &Target<'_>,
+        value: &Value,
+        existing: Option<&Row>,
+        expires_at: Option<i64>,
+        op: &str,
+        now: i64,
+    ) -> Result<Written> {
+        let text = model::compact(value);
+        let size = text.len() as u64;
+        let limits = self.workspace_tier(conn, t.ws, now)?.limits();
+        if let Some(max) = limits.max_document_bytes.filter(|max| size > *max) {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!("the document is {size} bytes; this workspace allows at most {max}"),
+            ));
+        }
+        let ns_docs: Option<u64> = conn
+            .prepare_cached("SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
+            .query_row(params![t.ws, t.ns], |r| r.get(0))
+            .optional()?;
+        if existing.is_none() {
+            if let (None, Some(max)) = (ns_docs, limits.namespaces) {
+                let count: u64 = conn
+                    .prepare_cached("SELECT count(*) FROM namespaces WHERE workspace = ?1")?
+                    .query_row([t.ws], |r| r.get(0))?;
+                if count >= max {
+                    return Err(quota(format!(
+                        "this workspace already has its maximum of {max} namespaces"
+                    )));
+                }
+            }
+            if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace) {
+                if docs >= max {
+                    return Err(quota(format!(
+                        "namespace {} already holds its maximum of {max} documents",
+                        t.ns
+                    )));
+                }
+            }
+        }
+        let old_size = existing.map_or(0, |r| r.size_bytes);
+        if let Some(max) = limits.total_bytes {
+            let used = self.used_bytes(conn, t.ws)?;
+            if used - old_size + size > max {
+                return Err(quota(format!(
+                    "this write would bring the workspace to {} bytes; its limit is {max}",
+                    used - old_size + size
+                )));
+            }
+        }
+        let (version, created_at) = match existing {
+            Some(row) => {
+                self.archive(conn, t, row)?;
+                (row.version + 1, row.created_at)
+            }
+            None => {
+                // A re-created document starts again at version 1: drop the old versions.
+                conn.prepare_cached(
+                    "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+                )?
+                .execute(params![t.ws, t.ns, t.key])?;
+                (1, now)
+            }
+        };
+        conn.prepare_cached(
+            "INSERT INTO documents (workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (workspace, namespace, key) DO UPDATE SET
+               value = excluded.value, version = excluded.version, size_bytes = excluded.size_bytes,
+               updated_at = excluded.updated_at, updated_by = excluded.updated_by, expires_at = excluded.expires_at",
+        )?
+        .execute(params![t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?;
+        let new_doc = u64::from(existing.is_none());
+        conn.prepare_cached(
+            "INSERT INTO namespaces (workspace, namespace, docs, bytes, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (workspace, namespace) DO UPDATE SET
+               docs = docs + ?3, bytes = bytes + ?4, updated_at = ?5",
+        )?
+        .execute(params![
+            t.ws,
+            t.ns,
+            new_doc,
+            size as i64 - old_size as i64,
+            now
+        ])?;
+        self.log_change(conn, t, op, Some(version), now)?;
+        let row = Row {
+            value: String::new(),
+            version,
+            size_bytes: size,
+            created_at,
+            updated_at: now,
+            updated_by: scope.actor.clone(),
+            expires_at,
+        };
+        Ok(Written {
+            meta: row.meta(t.ns, t.key),
+            created: existing.is_none(),
+        })
+    }
+
+    /// Keeps `row` as a past version, within the history limit.
+    fn archive(&self, conn: &Connection, t: &Target<'_>, row: &Row) -> Result<()> {
+        if self.options.history_limit == 0 {
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO history (workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
+        conn.prepare_cached(
+            "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
+        )?
+        .execute(params![t.ws, t.ns, t.key, row.version as i64 - self.options.history_limit as i64])?;
+        Ok(())
+    }
+
+    /// Deletes a document row and updates the counters; `row_version` is archived when given.
+    fn remove_row(
+        &self,
+        conn: &Connection,
+        t: &Target<'_>,
+        size: u64,
+        version: Option<u64>,
+        op: &str,
+        now: i64,
+    ) -> Result<()> {
+        conn.prepare_cached(
+            "DELETE FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+        )?
+        .execute(params![t.ws, t.ns, t.key])?;
+        conn.prepare_cached(
+            "UPDATE namespaces SET docs = docs - 1, bytes = bytes - ?3, updated_at = ?4
+             WHERE workspace = ?1 AND namespace = ?2",
+        )?
+        .execute(params![t.ws, t.ns, size, now])?;
+        conn.prepare_cached(
+            "DELETE FROM namespaces WHERE workspace = ?1 AND namespace = ?2 AND docs <= 0",
+        )?
+        .execute(params![t.ws, t.ns])?;
+        self.log_change(conn, t, op, version, now)
+    }
+
+    fn log_change(
+        &self,
+        conn: &Connection,
+        t: &Target<'_>,
+        op: &str,
+        version: Option<u64>,
+        now: i64,
+    ) -> Result<()> {
+        let key = (!t.key.is_empty()).then_some(t.key);
+        conn.prepare_cached("INSERT INTO changes (workspace, namespace, key, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![t.ws, t.ns, key, op, version, now])?;
+        let seq = conn.last_insert_rowid();
+        conn.prepare_cached("DELETE FROM changes WHERE seq <= ?1")?
+            .execute([seq - self.options.changes_limit as i64])?;
+        Ok(())
+    }
+
+    fn used_bytes(&self, conn: &Connection, ws: &str) -> Result<u64> {
+        Ok(conn
+            .prepare_cached("SELECT coalesce(sum(bytes), 0) FROM namespaces WHERE workspace = ?1")?
+            .query_row([ws], |r| r.get(0))?)
+    }
+
+    // ---- the contract ----
+
+    pub fn get(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Document> {
+        let t = target(scope, ns, key);
+        let now = model::now_ms();
+        self.read(|c| match self.load(c, &t)? {
+            Some(row) if !row.expired(now) => row.document(t.ns, t.key),
+            _ => Err(not_found(&t)),
+        })
+    }
+
+    pub fn put(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        value: Value,
+        opts: &PutOptions,
+    ) -> Result<Written> {
+        model::validate_value(&value)?;
+        let t = target(scope, ns, key);
+        self.write(|c, now| {
+            let existing = self.load_live(c, &t, now)?;
+            let current = existing.as_ref().map(|r| r.version);
+            if opts.create_only && current.is_some() {
+                return Err(Error::conflict(None, current));
+            }
+            if let Some(expected) = opts.expected_version.filter(|e| Some(*e) != current) {
+                return Err(Error::conflict(Some(expected), current));
+            }
+            let expires_at = expiry(opts.ttl, now)?;
+            self.store_row(
+                c,
+                scope,
+                &t,
+                &value,
+                existing.as_ref(),
+                expires_at,
+                "put",
+                now,
+            )
+        })
+    }
+
+    pub fn patch(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        partial: Map<String, Value>,
+        expected_version: Option<u64>,
+    ) -> Result<Meta> {
+        let t = target(scope, ns, key);
+        self.write(|c, now| {
+            let row = self.load_live(c, &t, now)?.ok_or_else(|| not_found(&t))?;
+            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
+                return Err(Error::conflict(Some(expected), Some(row.version)));
+            }
+            let Value::Object(mut doc) = serde_json::from_str(&row.value)? else {
+                return Err(Error::invalid(format!(
+                    "{}/{} holds an array; merge-patch needs an object",
+                    t.ns, t.key
+                )));
+            };
+            model::merge_patch(&mut doc, partial);
+            let w = self.store_row(
+                c,
+                scope,
+                &t,
+                &Value::Object(doc),
+                Some(&row),
+                row.expires_at,
+                "patch",
+                now,
+            )?;
+            Ok(w.meta)
+        })
+    }
+
+    pub fn delete(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        expected_version: Option<u64>,
+    ) -> Result<()> {
+        let t = target(scope, ns, key);
+        self.write(|c, now| {
+            let Some(row) = self.load_live(c, &t, now)? else {
+                return match expected_version {
+                    Some(e) => Err(Error::conflict(Some(e), None)),
+                    None => Err(not_found(&t)),
+                };
+            };
+            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
+                return Err(Error::conflict(Some(expected), Some(row.version)));
+            }
+            self.archive(c, &t, &row)?;
+            self.remove_row(c, &t, row.size_bytes, Some(row.version), "delete", now)
+        })
+    }
+
+    pub fn delete_namespace(&self, scope: &Scope, ns: &Namespace) -> Result<u64> {
+        let ws = scope.workspace.as_str();
+        self.write(|c, now| {
+            let n = c
+                .prepare_cached("DELETE FROM documents WHERE workspace = ?1 AND namespace = ?2")?
+                .execute(params![ws, ns.as_str()])? as u64;
+            if n == 0 {
+                return Err(Error::not_found(format!("namespace {ns} does not exist")));
+            }
+            c.prepare_cached("DELETE FROM history WHERE workspace = ?1 AND namespace = ?2")?
+                .execute(params![ws, ns.as_str()])?;
+            c.prepare_cached("DELETE FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
+                .execute(params![ws, ns.as_str()])?;
+            let t = Target {
+                ws,
+                ns: ns.as_str(),
+                key: "",
+            };
+            self.log_change(c, &t, "delete_namespace", None, now)?;
+            Ok(n)
+        })
+    }
+
+    pub fn namespaces(&self, scope: &Scope) -> Result<Vec<String>> {
+        self.reclaim_if_due()?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT namespace FROM namespaces WHERE workspace = ?1 ORDER BY namespace",
+            )?;
+            let names = stmt
+                .query_map([scope.workspace.as_str()], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(names)
+        })
+    }
+
+    pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
+        super::check_limit(opts.limit)?;
+        let after = opts
+            .cursor
+            .as_deref()
+            .map(cursor::decode)
+            .transpose()?
+            .unwrap_or_default();
+        let prefix = opts.prefix.clone().unwrap_or_default();
+        model::validate_prefix(&prefix)?;
+        // Key characters sort below '~', so [prefix, prefix + "~") holds exactly the keys
+        // that start with the prefix.
+        let upper = format!("{prefix}~");
+        let now = model::now_ms();
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT key, {ROW_COLUMNS} FROM documents
+                 WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4 AND key < ?5
+                   AND (expires_at IS NULL OR expires_at > ?6)
+                 ORDER BY key LIMIT ?7"
+            ))?;
+            let mut rows = stmt.query(params![
+                scope.workspace.as_str(),
+                ns.as_str(),
+                after,
+                prefix,
+                upper,
+                now,
+                opts.limit as i64 + 1
+            ])?;
+            let mut keys = Vec::new();
+            let mut items = Vec::new();
+            let mut has_more = false;
+            while let Some(r) = rows.next()? {
+                if keys.len() == opts.limit {
+                    has_more = true;
+                    break;
+                }
+                let key: String = r.get(0)?;
+                if opts.detail {
+                    let row = Row {
+                        value: String::new(),
+                        version: r.get(2)?,
+                        size_bytes: r.get(3)?,
+                        created_at: r.get(4)?,
+                        updated_at: r.get(5)?,
+                        updated_by: r.get(6)?,
+                        expires_at: r.get(7)?,
+                    };
+                    items.push(row.meta(ns.as_str(), &key));
+                }
+                keys.push(key);
+            }
+            let cursor = if has_more {
+                keys.last().map(|k| cursor::encode(k))
+            } else {
+                None
+            };
+            Ok(KeyPage {
+                keys,
+                cursor,
+                has_more,
+                items: opts.detail.then_some(items),
+            })
+        })
+    }
+
+    pub fn stats(&self, scope: &Scope, ns: Option<&Namespace>) -> Result<Vec<NamespaceStats>> {
+        self.reclaim_if_due()?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT namespace, docs, bytes, created_at, updated_at FROM namespaces
+                 WHERE workspace = ?1 AND (?2 IS NULL OR namespace = ?2) ORDER BY namespace",
+            )?;
+            let stats = stmt
+                .query_map(
+                    params![scope.workspace.as_str(), ns.map(Namespace::as_str)],
+                    |r| {
+                        Ok(NamespaceStats {
+                            namespace: r.get(0)?,
+                            documents: r.get(1)?,
+                            bytes: r.get(2)?,
+                            created_at: model::format_ms(r.get(3)?),
+                            updated_at: model::format_ms(r.get(4)?),
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if let (Some(ns), true) = (ns, stats.is_empty()) {
+                return Err(Error::not_found(format!("namespace {ns} does not exist")));
+            }
+            Ok(stats)
+        })
+    }
+
+    pub fn incr(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        field: &str,
+        by: &serde_json::Number,
+    ) -> Result<Document> {
+        let t = target(scope, ns, key);
+        self.write(|c, now| {
+            let existing = self.load_live(c, &t, now)?;
+            let mut doc = match &existing {
+                None => Map::new(),
+                Some(row) => match serde_json::from_str(&row.value)? {
+                    Value::Object(map) => map,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "{}/{} holds an array, not an object",
+                            t.ns, t.key
+                        )));
+                    }
+                },
+            };
+            model::increment(&mut doc, field, by)?;
+            let value = Value::Object(doc);
+            let expires_at = existing.as_ref().and_then(|r| r.expires_at);
+            let w = self.store_row(
+                c,
+                scope,
+                &t,
+                &value,
+                existing.as_ref(),
+                expires_at,
+                "incr",
+                now,
+            )?;
+            Ok(Document {
+                meta: w.meta,
+                value,
+            })
+        })
+    }
+
+    pub fn history(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Vec<Meta>> {
+        let t = target(scope, ns, key);
+        let now = model::now_ms();
+        self.read(|c| {
+            let mut out = Vec::new();
+            if let Some(row) = self.load(c, &t)?.filter(|r| !r.expired(now)) {
+                out.push(row.meta(t.ns, t.key));
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
+                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3) ORDER BY version DESC"
+            ))?;
+            for row in stmt.query_map(params![t.ws, t.ns, t.key], row_from)? {
+                out.push(row?.meta(t.ns, t.key));
+            }
+            if out.is_empty() {
+                return Err(Error::not_found(format!(
+                    "{}/{} has no history",
+                    t.ns, t.key
+                )));
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn history_version(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        version: u64,
+    ) -> Result<Document> {
+        let t = target(scope, ns, key);
+        let now = model::now_ms();
+        self.read(|c| {
+            if let Some(row) = self
+                .load(c, &t)?
+                .filter(|r| !r.expired(now) && r.version == version)
+            {
+                return row.document(t.ns, t.key);
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
+                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version = ?4)"
+            ))?;
+            match stmt
+                .query_row(params![t.ws, t.ns, t.key, version], row_from)
+                .optional()?
+            {
+                Some(row) => row.document(t.ns, t.key),
+                None => Err(Error::not_found(format!(
+                    "version {version} of {}/{} is not retained",
+                    t.ns, t.key
+                ))),
+            }
+        })
+    }
+
+    pub fn changes(
+        &self,
+        scope: &Scope,
+        after_seq: u64,
+        ns: Option<&Namespace>,
+        limit: usize,
+    ) -> Result<ChangeBatch> {
+        self.read(|c| {
+            let (oldest, last): (Option<u64>, Option<u64>) =
+                c.query_row("SELECT min(seq), max(seq) FROM changes", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, op, namespace, key, version, at FROM changes
+                 WHERE workspace = ?1 AND seq > ?2 AND (?3 IS NULL OR namespace = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let changes = stmt
+                .query_map(
+                    params![
+                        scope.workspace.as_str(),
+                        after_seq,
+                        ns.map(Namespace::as_str),
+                        limit as i64
+                    ],
+                    |r| {
+                        Ok(Change {
+                            seq: r.get(0)?,
+                            op: r.get(1)?,
+                            namespace: r.get(2)?,
+                            key: r.get(3)?,
+                            version: r.get(4)?,
+                            at: model::format_ms(r.get(5)?),
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ChangeBatch {
+                changes,
+                oldest_seq: oldest.unwrap_or(0),
+                last_seq: last.unwrap_or(0),
+            })
+        })
+    }
+
+    pub fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    // ---- administration of the embedded store (not part of the wire contract) ----
+
+    /// Bytes used by a workspace, and its bound.
+    pub fn usage(&self, ws: &Workspace) -> Result<Usage> {
+        self.read(|c| {
+            let tier: Option<String> = c
+                .query_row(
+                    "SELECT tier FROM workspaces WHERE slug = ?1",
+                    [ws.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let tier = tier
+                .map(|t| Tier::parse(&t))
+                .transpose()?
+                .unwrap_or(self.options.default_tier);
+            Ok(Usage {
+                used_bytes: self.used_bytes(c, ws.as_str())?,
+                limit_bytes: tier.limits().total_bytes,
+            })
+        })
+    }
+
+    /// Creates a workspace (or changes its tier and name when it exists).
+    pub fn upsert_workspace(
+        &self,
+        ws: &Workspace,
+        name: Option<&str>,
+        tier: Option<Tier>,
+    ) -> Result<WorkspaceInfo> {
+        self.write(|c, now| {
+            self.workspace_tier(c, ws.as_str(), now)?;
+            if let Some(tier) = tier {
+                c.execute(
+                    "UPDATE workspaces SET tier = ?2 WHERE slug = ?1",
+                    params![ws.as_str(), tier.as_str()],
+                )?;
+            }
+            if let Some(name) = name {
+                c.execute(
+                    "UPDATE workspaces SET name = ?2 WHERE slug = ?1",
+                    params![ws.as_str(), name],
+                )?;
+            }
+            Ok(())
+        })?;
+        self.workspaces()?
+            .into_iter()
+            .find(|w| w.slug == ws.as_str())
+            .ok_or_else(|| Error::internal("workspace vanished after its creation"))
+    }
+
+    pub fn workspaces(&self) -> Result<Vec<WorkspaceInfo>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT slug, name, tier, created_at FROM workspaces ORDER BY slug",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(slug, name, tier, created)| {
+                    Ok(WorkspaceInfo {
+                        slug,
+                        name,
+                        tier: Tier::parse(&tier)?,
+                        created_at: model::format_ms(created),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Runs `f` in a write transaction: for administration modules of this backend.
+    pub(crate) fn write_admin<T>(
+        &self,
+        f: impl FnOnce(&Connection, i64) -> Result<T>,
+    ) -> Result<T> {
+        self.write(f)
+    }
+
+    /// Runs `f` on a read connection: for administration modules of this backend.
+    pub(crate) fn read_admin<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(f)
+    }
+}
+
+fn target<'a>(scope: &'a Scope, ns: &'a Namespace, key: &'a Key) -> Target<'a> {
+    Target {
+        ws: scope.workspace.as_str(),
+        ns: ns.as_str(),
+        key: key.as_str(),
+    }
+}
+
+fn not_found(t: &Target<'_>) -> Error {
+    Error::not_found(format!("{}/{} does not exist", t.ns, t.key))
+}
+
+fn quota(message: String) -> Error {
+    Error::new(ErrorKind::QuotaExceeded, message)
+}
+
+/// The expiry time of a write with `ttl` seconds; 0 or none: never.
+fn expiry(ttl: Option<u64>, now: i64) -> Result<Option<i64>> {
+    match ttl {
+        None | Some(0) => Ok(None),
+        Some(secs) if secs <= 100 * 365 * 86_400 => Ok(Some(now + secs as i64 * 1000)),
+        Some(_) => Err(Error::invalid(
+            "ttl is more than 100 years; use 0 for no expiry",
+        )),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves a connection that is still usable: SQLite
+    // rolled back the open transaction when it was dropped.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
