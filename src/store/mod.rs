@@ -5,6 +5,7 @@
 pub mod cursor;
 pub mod sqlite;
 pub mod tier;
+pub mod writer;
 
 use crate::error::Result;
 use crate::model::{Document, Key, Meta, Namespace, Workspace};

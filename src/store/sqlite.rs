@@ -4,6 +4,7 @@
 //! Namespace counters, version history and the change log are kept here in the same
 //! transaction as the write they describe.
 
+use super::writer::Writer;
 use super::{
     Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier, Written,
     cursor,
@@ -59,7 +60,7 @@ pub struct Usage {
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
-    writer: OnceLock<Mutex<Connection>>,
+    writer: OnceLock<Writer>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -230,24 +231,26 @@ impl SqliteStore {
     }
 
     fn migrate(&self) -> Result<()> {
-        let mut conn = self.writer()?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for sql in MIGRATIONS.iter().skip(version) {
-            tx.execute_batch(sql)?;
-        }
-        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
-        tx.commit()?;
-        Ok(())
+        self.writer()?.exclusive(|conn| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for sql in MIGRATIONS.iter().skip(version) {
+                tx.execute_batch(sql)?;
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+    /// The write connection, opened on first use (reads alone never open it).
+    fn writer(&self) -> Result<&Writer> {
         if self.writer.get().is_none() {
             let conn = self.connect()?;
-            let _ = self.writer.set(Mutex::new(conn));
+            let _ = self.writer.set(Writer::new(conn));
         }
-        Ok(lock(self.writer.get().expect("set above")))
+        Ok(self.writer.get().expect("set above"))
     }
 
     /// Runs `f` on a pooled read connection.
@@ -261,16 +264,14 @@ impl SqliteStore {
         out
     }
 
-    /// Runs `f` in one write transaction, after reclaiming expired documents; commits only
-    /// when `f` succeeds.
+    /// Runs `f` as one atomic write, after reclaiming expired documents; returns once the
+    /// write is committed (group commit: see `writer.rs`). A failure changes nothing.
     fn write<T>(&self, f: impl FnOnce(&Connection, i64) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = model::now_ms();
-        self.reclaim(&tx, now)?;
-        let out = f(&tx, now)?;
-        tx.commit()?;
-        Ok(out)
+        self.writer()?.run(|conn| {
+            let now = model::now_ms();
+            self.reclaim(conn, now)?;
+            f(conn, now)
+        })
     }
 
     /// Before reads that use the namespace counters: reclaim anything that has expired.

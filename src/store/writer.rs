@@ -1,0 +1,171 @@
+//! The embedded store's one write connection, with group commit. Each write runs in its
+//! own savepoint inside a shared transaction; the last writer in line commits for all
+//! that ran before it, so concurrent writers share one fsync and each is acknowledged
+//! only after the commit that holds its write. A lone writer (the CLI) commits at once.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Writes in one batch at most, so latency stays bounded under constant load.
+const MAX_BATCH: usize = 128;
+
+struct State {
+    conn: Connection,
+    /// A transaction is open and holds the batch `epoch`.
+    tx_open: bool,
+    batch_ops: usize,
+    epoch: u64,
+    /// The last epoch whose commit finished (successfully or not).
+    committed: u64,
+    /// The last epoch whose commit failed, and why.
+    failed: Option<(u64, Error)>,
+}
+
+pub struct Writer {
+    state: Mutex<State>,
+    done: Condvar,
+    /// Writers waiting for the lock: while there are any, a writer leaves the commit to them.
+    waiting: AtomicUsize,
+}
+
+impl Writer {
+    pub fn new(conn: Connection) -> Writer {
+        Writer {
+            state: Mutex::new(State {
+                conn,
+                tx_open: false,
+                batch_ops: 0,
+                epoch: 1,
+                committed: 0,
+                failed: None,
+            }),
+            done: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on the connection outside any batch: for schema migrations at open time.
+    pub fn exclusive<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut st = self.lock();
+        if st.tx_open {
+            return Err(Error::internal("a write batch is open"));
+        }
+        f(&mut st.conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` as one atomic write and returns once it is committed (or has failed and
+    /// changed nothing).
+    pub fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let out = self.apply(&mut st, f);
+        let my_epoch = st.epoch;
+        if st.tx_open && (self.waiting.load(Ordering::SeqCst) == 0 || st.batch_ops >= MAX_BATCH) {
+            self.commit(&mut st);
+        }
+        let out = out?;
+        while st.committed < my_epoch {
+            st = self.done.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        match &st.failed {
+            Some((epoch, e)) if *epoch == my_epoch => Err(e.clone()),
+            _ => Ok(out),
+        }
+    }
+
+    /// Runs `f` in a savepoint of the open batch (opening one when needed).
+    fn apply<T>(&self, st: &mut State, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !st.tx_open {
+            st.conn.execute_batch("BEGIN IMMEDIATE")?;
+            st.tx_open = true;
+            st.batch_ops = 0;
+        }
+        st.batch_ops += 1;
+        st.conn.execute_batch("SAVEPOINT op")?;
+        let out = f(&st.conn);
+        let undo = if out.is_ok() {
+            "RELEASE op"
+        } else {
+            "ROLLBACK TO op; RELEASE op"
+        };
+        let ended = st.conn.execute_batch(undo);
+        if st.conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (for example on a full disk): every
+            // write of this batch is lost, so the batch fails as a whole.
+            let e = Error::internal("the write batch was rolled back by the storage engine");
+            self.finish(st, Some(e));
+        }
+        ended?;
+        out
+    }
+
+    fn commit(&self, st: &mut State) {
+        let failure = st.conn.execute_batch("COMMIT").err().map(|e| {
+            let _ = st.conn.execute_batch("ROLLBACK");
+            Error::from(e)
+        });
+        self.finish(st, failure);
+    }
+
+    fn finish(&self, st: &mut State, failure: Option<Error>) {
+        if let Some(e) = failure {
+            st.failed = Some((st.epoch, e));
+        }
+        st.tx_open = false;
+        st.committed = st.epoch;
+        st.epoch += 1;
+        self.done.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn writer(dir: &std::path::Path) -> Arc<Writer> {
+        let conn = Connection::open(dir.join("w.db")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER)")
+            .unwrap();
+        Arc::new(Writer::new(conn))
+    }
+
+    #[test]
+    fn concurrent_writes_all_commit_and_failures_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for j in 0..50 {
+                        let r = w.run(|c| {
+                            c.execute("INSERT INTO t VALUES (?1)", [i * 100 + j])?;
+                            if j % 10 == 0 {
+                                Err(Error::invalid("refused"))
+                            } else {
+                                Ok(())
+                            }
+                        });
+                        assert_eq!(r.is_ok(), j % 10 != 0);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let reader = Connection::open(dir.path().join("w.db")).unwrap();
+        let n: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 8 * 45);
+    }
+}
