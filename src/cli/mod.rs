@@ -14,10 +14,10 @@ mod set;
 mod stats;
 mod workspaces;
 
-use crate::config::Config;
+use crate::config::{Config, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Workspace;
-use crate::store::{Backend, Scope, SqliteStore, Store};
+use crate::store::{Backend, RemoteOptions, RemoteStore, Scope, SqliteStore, Store};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -43,7 +43,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct Global {
     /// Embedded store file (default: console.db in the data directory).
-    #[arg(long, global = true, env = "CONSOLE_STORE", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "CONSOLE_STORE",
+        value_name = "PATH",
+        conflicts_with = "remote"
+    )]
     pub store: Option<PathBuf>,
     /// URL of an Agent Storage server to use instead of the embedded store.
     #[arg(long, global = true, env = "CONSOLE_REMOTE", value_name = "URL")]
@@ -103,37 +109,45 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens the store the flags, environment, profile and config select.
+    /// Opens the store the flags, environment, profile and config select
+    /// (flag > environment > profile > config file > default).
     pub fn open(global: &Global, actor: &str) -> Result<Ctx> {
         let config = Config::load()?;
         let profile = config
             .profile(global.profile.as_deref())?
             .cloned()
             .unwrap_or_default();
-        let workspace = global
-            .workspace
+        let chosen_workspace = global.workspace.clone().or(profile.workspace.clone());
+        let workspace = chosen_workspace
             .clone()
-            .or(profile.workspace.clone())
             .or(config.workspace.clone())
             .unwrap_or_else(|| "default".to_string());
         let workspace = Workspace::parse(&workspace)?;
-        let remote = global.remote.clone().or(profile.remote.clone());
-        if let Some(url) = remote.filter(|_| global.store.is_none()) {
-            return Err(Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "cannot use {url}: the remote backend is not part of this build yet; use --store"
-                ),
-            ));
-        }
-        let path = match (&global.store, &profile.store) {
-            (Some(p), _) | (None, Some(p)) => p.clone(),
-            (None, None) => config.default_store()?,
+        let remote = match (&global.remote, &global.store) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(_)) => None,
+            (None, None) => profile.remote.clone(),
         };
-        let mut store = Store::new(Backend::Sqlite(SqliteStore::open(
-            &path,
-            config.sqlite_options(),
-        )?));
+        let backend = match remote {
+            Some(url) => {
+                let mut options = RemoteOptions::new(&url);
+                options.api_key = api_key(global, &profile)?;
+                options.workspace = chosen_workspace.map(|w| Workspace::parse(&w)).transpose()?;
+                options.client_name = Some(actor.to_string());
+                if let Some(secs) = profile.timeout_secs {
+                    options.timeout = std::time::Duration::from_secs(secs);
+                }
+                Backend::Remote(RemoteStore::open(options)?)
+            }
+            None => {
+                let path = match (&global.store, &profile.store) {
+                    (Some(p), _) | (None, Some(p)) => p.clone(),
+                    (None, None) => config.default_store()?,
+                };
+                Backend::Sqlite(SqliteStore::open(&path, config.sqlite_options())?)
+            }
+        };
+        let mut store = Store::new(backend);
         store.read_only = profile.read_only;
         Ok(Ctx {
             global: global.clone(),
@@ -142,6 +156,36 @@ impl Ctx {
             scope: Scope::new(workspace, actor),
         })
     }
+}
+
+/// The API key: `--api-key` / `CONSOLE_API_KEY`, else the profile's variable or command.
+fn api_key(global: &Global, profile: &Profile) -> Result<Option<String>> {
+    if let Some(key) = &global.api_key {
+        return Ok(Some(key.clone()));
+    }
+    if let Some(var) = &profile.api_key_env {
+        return std::env::var(var).map(Some).map_err(|_| {
+            Error::invalid(format!(
+                "the profile reads its API key from ${var}, which is not set"
+            ))
+        });
+    }
+    if let Some(command) = &profile.api_key_command {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .output()
+            .map_err(|e| Error::internal(format!("cannot run api_key_command: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                format!("api_key_command failed ({})", out.status),
+            ));
+        }
+        let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        return Ok(Some(key));
+    }
+    Ok(None)
 }
 
 /// Runs a parsed command line.

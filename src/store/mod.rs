@@ -3,6 +3,7 @@
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
 pub mod cursor;
+pub mod remote;
 pub mod sqlite;
 pub mod tier;
 pub mod writer;
@@ -12,6 +13,7 @@ use crate::model::{Document, Key, Meta, Namespace, Workspace};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use remote::{RemoteOptions, RemoteStore};
 pub use sqlite::SqliteStore;
 pub use tier::Tier;
 
@@ -131,6 +133,7 @@ pub struct ChangeBatch {
 /// The storage backends.
 pub enum Backend {
     Sqlite(SqliteStore),
+    Remote(RemoteStore),
 }
 
 /// A backend behind the contract, plus the read-only switch: the one place where a
@@ -145,6 +148,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($s) => $call,
+            Backend::Remote($s) => $call,
         }
     };
     (write $self:ident, $s:ident => $call:expr) => {{

@@ -1,0 +1,416 @@
+//! The remote backend: the storage contract spoken over HTTP to any server of
+//! `spec/api.md` (such as `console serve`). Error envelopes map back to the same
+//! `Error` values the embedded store returns. Reads, conditional writes and requests
+//! that never reached the server are retried with backoff; an unconditional write that
+//! may have landed is never repeated.
+
+use super::{ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Document, Key, Meta, Namespace, Workspace};
+use reqwest::Method;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// How to reach a server.
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    pub url: String,
+    pub api_key: Option<String>,
+    /// Sent as `X-Workspace-Id` when set; otherwise the key's own workspace is used.
+    pub workspace: Option<Workspace>,
+    /// Sent as `X-Orchagent-Client` (`cli` makes the server record `updated_by: cli`).
+    pub client_name: Option<String>,
+    pub timeout: Duration,
+    /// Attempts for a request that may be retried (1 = no retry).
+    pub attempts: u32,
+}
+
+impl RemoteOptions {
+    pub fn new(url: &str) -> RemoteOptions {
+        RemoteOptions {
+            url: url.trim_end_matches('/').to_string(),
+            api_key: None,
+            workspace: None,
+            client_name: None,
+            timeout: Duration::from_secs(10),
+            attempts: 3,
+        }
+    }
+}
+
+pub struct RemoteStore {
+    options: RemoteOptions,
+    client: Client,
+}
+
+/// Whether a request may be sent again after a failure that may have reached the server.
+#[derive(Clone, Copy, PartialEq)]
+enum Replay {
+    Safe,
+    Unsafe,
+}
+
+impl RemoteStore {
+    pub fn open(options: RemoteOptions) -> Result<RemoteStore> {
+        if !(options.url.starts_with("http://") || options.url.starts_with("https://")) {
+            return Err(Error::invalid(format!(
+                "remote URL {:?} must start with http:// or https://",
+                options.url
+            )));
+        }
+        let client = Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(RemoteStore { options, client })
+    }
+
+    fn url(&self, segments: &[&str]) -> String {
+        let mut url = format!("{}/storage", self.options.url);
+        for s in segments {
+            url.push('/');
+            url.push_str(s);
+        }
+        url
+    }
+
+    fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        let mut rb = self.client.request(method, url);
+        if let Some(key) = &self.options.api_key {
+            rb = rb.bearer_auth(key);
+        }
+        if let Some(ws) = &self.options.workspace {
+            rb = rb.header("X-Workspace-Id", ws.as_str());
+        }
+        if let Some(name) = &self.options.client_name {
+            rb = rb.header("X-Orchagent-Client", name);
+        }
+        rb
+    }
+
+    /// Sends a request (built anew for each attempt) and returns a 2xx response, or the
+    /// contract error the server answered with.
+    fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> Result<Response> {
+        let mut attempt = 1;
+        loop {
+            let outcome = build().send();
+            let retry_after = match &outcome {
+                Ok(resp) if resp.status().is_success() => None,
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    // RATE_LIMITED carries Retry-After; a quota refusal (also 429) does not.
+                    let rate_limited = status == 429 && resp.headers().contains_key("Retry-After");
+                    // A 429 rate limit was refused before it ran; a 5xx may have run.
+                    if rate_limited || (status >= 500 && replay == Replay::Safe) {
+                        Some(retry_delay(resp, attempt))
+                    } else {
+                        None
+                    }
+                }
+                // Never reached the server: safe to send again whatever the method.
+                Err(e) if e.is_connect() => Some(backoff(attempt)),
+                Err(_) if replay == Replay::Safe => Some(backoff(attempt)),
+                Err(_) => None,
+            };
+            match (retry_after, attempt < self.options.attempts) {
+                (Some(delay), true) => {
+                    std::thread::sleep(delay);
+                    attempt += 1;
+                }
+                _ => return self.finish(outcome),
+            }
+        }
+    }
+
+    fn finish(&self, outcome: reqwest::Result<Response>) -> Result<Response> {
+        let resp = outcome.map_err(|e| self.transport_error(e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(envelope_error(resp))
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> Error {
+        let url = &self.options.url;
+        let why = if e.is_timeout() {
+            format!("no answer from {url} within {:?}", self.options.timeout)
+        } else if e.is_connect() {
+            format!("cannot reach {url}: {}", root_cause(&e))
+        } else {
+            format!("request to {url} failed: {}", root_cause(&e))
+        };
+        Error::new(ErrorKind::Unavailable, why)
+    }
+
+    fn json<T: DeserializeOwned>(&self, resp: Response) -> Result<T> {
+        let url = resp.url().to_string();
+        resp.json().map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("{url} answered with unexpected JSON: {e}"),
+            )
+        })
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T> {
+        let resp = self.send(Replay::Safe, || self.request(Method::GET, url))?;
+        self.json(resp)
+    }
+
+    // ---- the contract ----
+
+    pub fn get(&self, _scope: &Scope, ns: &Namespace, key: &Key) -> Result<Document> {
+        self.get_json(&self.url(&[ns.as_str(), key.as_str()]))
+    }
+
+    pub fn put(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        value: Value,
+        opts: &PutOptions,
+    ) -> Result<Written> {
+        let url = self.url(&[ns.as_str(), key.as_str()]);
+        let conditional = opts.expected_version.is_some() || opts.create_only;
+        let replay = if conditional {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        };
+        let body = serde_json::to_vec(&value)?;
+        let resp = self.send(replay, || {
+            let mut rb = self
+                .request(Method::PUT, &url)
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+            if let Some(v) = opts.expected_version {
+                rb = rb.header("If-Match", format!("\"{v}\""));
+            }
+            if opts.create_only {
+                rb = rb.header("If-None-Match", "*");
+            }
+            if let Some(ttl) = opts.ttl {
+                rb = rb.query(&[("ttl", ttl)]);
+            }
+            rb
+        })?;
+        let created = resp.status().as_u16() == 201;
+        Ok(Written {
+            meta: self.json(resp)?,
+            created,
+        })
+    }
+
+    pub fn patch(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        partial: Map<String, Value>,
+        expected_version: Option<u64>,
+    ) -> Result<Meta> {
+        let url = self.url(&[ns.as_str(), key.as_str()]);
+        let body = serde_json::to_vec(&partial)?;
+        // Merging the same members twice gives the same document: a patch may be replayed.
+        let resp = self.send(Replay::Safe, || {
+            let mut rb = self
+                .request(Method::PATCH, &url)
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+            if let Some(v) = expected_version {
+                rb = rb.header("If-Match", format!("\"{v}\""));
+            }
+            rb
+        })?;
+        self.json(resp)
+    }
+
+    pub fn delete(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        expected_version: Option<u64>,
+    ) -> Result<()> {
+        let url = self.url(&[ns.as_str(), key.as_str()]);
+        let replay = if expected_version.is_some() {
+            Replay::Safe
+        } else {
+            Replay::Unsafe
+        };
+        self.send(replay, || {
+            let mut rb = self.request(Method::DELETE, &url);
+            if let Some(v) = expected_version {
+                rb = rb.header("If-Match", format!("\"{v}\""));
+            }
+            rb
+        })?;
+        Ok(())
+    }
+
+    pub fn delete_namespace(&self, _scope: &Scope, ns: &Namespace) -> Result<u64> {
+        let url = self.url(&[ns.as_str()]);
+        let resp = self.send(Replay::Unsafe, || self.request(Method::DELETE, &url))?;
+        let body: Value = self.json(resp)?;
+        Ok(body["documents_deleted"].as_u64().unwrap_or(0))
+    }
+
+    pub fn namespaces(&self, _scope: &Scope) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct Names {
+            namespaces: Vec<String>,
+        }
+        let names: Names = self.get_json(&format!("{}/storage", self.options.url))?;
+        Ok(names.namespaces)
+    }
+
+    pub fn list(&self, _scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
+        super::check_limit(opts.limit)?;
+        let url = self.url(&[ns.as_str()]);
+        let mut query = vec![("limit", opts.limit.to_string())];
+        if let Some(c) = &opts.cursor {
+            query.push(("cursor", c.clone()));
+        }
+        if let Some(p) = &opts.prefix {
+            query.push(("prefix", p.clone()));
+        }
+        if opts.detail {
+            query.push(("detail", "true".into()));
+        }
+        let resp = self.send(Replay::Safe, || {
+            self.request(Method::GET, &url).query(&query)
+        })?;
+        self.json(resp)
+    }
+
+    pub fn stats(&self, _scope: &Scope, ns: Option<&Namespace>) -> Result<Vec<NamespaceStats>> {
+        match ns {
+            Some(ns) => Ok(vec![self.get_json(&self.url(&[ns.as_str(), "_stats"]))?]),
+            None => {
+                #[derive(serde::Deserialize)]
+                struct All {
+                    namespaces: Vec<NamespaceStats>,
+                }
+                let all: All = self.get_json(&self.url(&["_stats"]))?;
+                Ok(all.namespaces)
+            }
+        }
+    }
+
+    pub fn incr(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        field: &str,
+        by: &serde_json::Number,
+    ) -> Result<Document> {
+        let url = self.url(&[ns.as_str(), key.as_str(), "_incr"]);
+        let body = json!({"field": field, "by": by});
+        let resp = self.send(Replay::Unsafe, || {
+            self.request(Method::POST, &url).json(&body)
+        })?;
+        self.json(resp)
+    }
+
+    pub fn history(&self, _scope: &Scope, ns: &Namespace, key: &Key) -> Result<Vec<Meta>> {
+        #[derive(serde::Deserialize)]
+        struct Versions {
+            versions: Vec<Meta>,
+        }
+        let v: Versions = self.get_json(&self.url(&[ns.as_str(), key.as_str(), "_history"]))?;
+        Ok(v.versions)
+    }
+
+    pub fn history_version(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        key: &Key,
+        version: u64,
+    ) -> Result<Document> {
+        self.get_json(&self.url(&[ns.as_str(), key.as_str(), "_history", &version.to_string()]))
+    }
+
+    pub fn changes(
+        &self,
+        _scope: &Scope,
+        after_seq: u64,
+        ns: Option<&Namespace>,
+        limit: usize,
+    ) -> Result<ChangeBatch> {
+        let url = self.url(&["_changes"]);
+        let mut query = vec![
+            ("after", after_seq.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(ns) = ns {
+            query.push(("namespace", ns.to_string()));
+        }
+        let resp = self.send(Replay::Safe, || {
+            self.request(Method::GET, &url).query(&query)
+        })?;
+        self.json(resp)
+    }
+
+    pub fn location(&self) -> String {
+        self.options.url.clone()
+    }
+}
+
+/// The contract error in an error response (or an UNAVAILABLE one when the body is not
+/// the envelope, so a proxy's HTML page never passes for a contract answer).
+fn envelope_error(resp: Response) -> Error {
+    let status = resp.status();
+    let retry_after = header_secs(&resp, "Retry-After");
+    let url = resp.url().to_string();
+    let body: Option<Value> = resp.json().ok();
+    let err = body.as_ref().and_then(|b| b.get("error"));
+    let kind = err
+        .and_then(|e| e["code"].as_str())
+        .and_then(ErrorKind::from_code)
+        .or_else(|| kind_of_status(status.as_u16()));
+    let Some(kind) = kind else {
+        return Error::new(ErrorKind::Unavailable, format!("{url} answered {status}"));
+    };
+    let message = err
+        .and_then(|e| e["message"].as_str())
+        .map_or_else(|| format!("{url} answered {status}"), str::to_string);
+    Error {
+        current_version: err.and_then(|e| e["details"]["current_version"].as_u64()),
+        retry_after,
+        ..Error::new(kind, message)
+    }
+}
+
+fn kind_of_status(status: u16) -> Option<ErrorKind> {
+    ErrorKind::ALL.into_iter().find(|k| {
+        k.status() == status && *k != ErrorKind::RateLimited && *k != ErrorKind::Unavailable
+    })
+}
+
+fn header_secs(resp: &Response, name: &str) -> Option<u64> {
+    resp.headers().get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn retry_delay(resp: &Response, attempt: u32) -> Duration {
+    header_secs(resp, "Retry-After")
+        .map(|s| Duration::from_secs(s.min(30)))
+        .unwrap_or_else(|| backoff(attempt))
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100 * 2u64.pow(attempt.min(6)))
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
