@@ -4,12 +4,15 @@
 
 mod config_cmd;
 mod delete;
+mod export;
 mod get;
 mod history;
+mod import;
 mod incr;
 pub mod input;
 mod list;
 pub mod output;
+mod progress;
 mod set;
 mod stats;
 mod workspaces;
@@ -92,6 +95,10 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Statistics of one namespace or of all: documents, bytes, created, last updated.
     Stats(stats::StatsArgs),
+    /// Write documents as JSON lines (all namespaces, or the ones named), for backup or a move.
+    Export(export::ExportArgs),
+    /// Write the documents of an export into the store (versions kept where the store lacks them).
+    Import(import::ImportArgs),
     /// Manage the workspaces of the embedded store and their quota tiers.
     #[command(subcommand)]
     Workspaces(workspaces::WorkspacesCommand),
@@ -208,6 +215,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::History(a) => history::run(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
+                Command::Export(a) => export::run(&ctx, a),
+                Command::Import(a) => import::run(&ctx, a),
                 Command::Config(_) => unreachable!("handled above"),
             }
         }

@@ -44,6 +44,7 @@ pub fn run_set(ctx: &Ctx, args: SetArgs) -> anyhow::Result<()> {
         expected_version: args.version,
         create_only: args.create_only,
         ttl: args.ttl,
+        initial_version: None,
     };
     let written = ctx.store.put(&ctx.scope, &ns, &key, value, &opts)?;
     report(

@@ -43,6 +43,9 @@ pub struct PutOptions {
     pub create_only: bool,
     /// Seconds until the document expires; `None` or 0: never.
     pub ttl: Option<u64>,
+    /// The version a document gets when this write creates it (default 1): lets an import
+    /// keep the versions of the store it came from. Ignored when the document exists.
+    pub initial_version: Option<u64>,
 }
 
 /// The result of a write: the new metadata and whether the document was created.

@@ -196,6 +196,9 @@ impl RemoteStore {
             if let Some(ttl) = opts.ttl {
                 rb = rb.query(&[("ttl", ttl)]);
             }
+            if let Some(v) = opts.initial_version {
+                rb = rb.query(&[("initial_version", v)]);
+            }
             rb
         })?;
         let created = resp.status().as_u16() == 201;

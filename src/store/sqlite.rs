@@ -182,6 +182,23 @@ impl Row {
     }
 }
 
+/// How a row is written: its expiry, the version it gets if it is created, the op logged.
+struct How<'a> {
+    expires_at: Option<i64>,
+    first_version: u64,
+    op: &'a str,
+}
+
+impl<'a> How<'a> {
+    fn keep(expires_at: Option<i64>, op: &'a str) -> How<'a> {
+        How {
+            expires_at,
+            first_version: 1,
+            op,
+        }
+    }
+}
+
 /// Which document an internal helper works on.
 struct Target<'a> {
     ws: &'a str,
@@ -361,10 +378,14 @@ impl SqliteStore {
         t: &Target<'_>,
         value: &Value,
         existing: Option<&Row>,
-        expires_at: Option<i64>,
-        op: &str,
+        how: How<'_>,
         now: i64,
     ) -> Result<Written> {
+        let How {
+            expires_at,
+            first_version,
+            op,
+        } = how;
         let text = model::compact(value);
         let size = text.len() as u64;
         let limits = self.workspace_tier(conn, t.ws, now)?.limits();
@@ -419,7 +440,7 @@ impl SqliteStore {
                     "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
                 )?
                 .execute(params![t.ws, t.ns, t.key])?;
-                (1, now)
+                (first_version, now)
             }
         };
         conn.prepare_cached(
@@ -563,8 +584,11 @@ impl SqliteStore {
                 &t,
                 &value,
                 existing.as_ref(),
-                expires_at,
-                "put",
+                How {
+                    expires_at,
+                    first_version: opts.initial_version.unwrap_or(1).max(1),
+                    op: "put",
+                },
                 now,
             )
         })
@@ -597,8 +621,7 @@ impl SqliteStore {
                 &t,
                 &Value::Object(doc),
                 Some(&row),
-                row.expires_at,
-                "patch",
+                How::keep(row.expires_at, "patch"),
                 now,
             )?;
             Ok(w.meta)
@@ -791,8 +814,7 @@ impl SqliteStore {
                 &t,
                 &value,
                 existing.as_ref(),
-                expires_at,
-                "incr",
+                How::keep(expires_at, "incr"),
                 now,
             )?;
             Ok(Document {

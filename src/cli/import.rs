@@ -1,0 +1,70 @@
+//! `console import [FILE]`: writes the documents of an export (JSON lines of document
+//! envelopes). A document the target lacks keeps its exported version; one the target has
+//! is replaced (its version moves on). Bad lines are reported with their line number and
+//! nothing of that line is written.
+
+use super::Ctx;
+use super::input::read_arg;
+use super::output::print_line;
+use super::progress::Progress;
+use crate::error::Error;
+use crate::model::{Document, Key, Namespace, parse_time};
+use crate::store::PutOptions;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export to read: a file, or - for standard input.
+    #[arg(default_value = "-")]
+    pub file: String,
+}
+
+pub fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
+    let arg = if args.file == "-" {
+        args.file.clone()
+    } else {
+        format!("@{}", args.file)
+    };
+    let text = String::from_utf8(read_arg(&arg)?)
+        .map_err(|_| Error::invalid("the export is not UTF-8"))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    // Check every line before writing any, so a bad file changes nothing.
+    let docs = lines
+        .iter()
+        .map(|(n, line)| {
+            parse_line(line).map_err(|e| Error::invalid(format!("line {}: {}", n + 1, e.message)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut progress = Progress::new("imported", docs.len() as u64);
+    let now = crate::model::now_ms();
+    for (ns, key, doc) in &docs {
+        let ttl = match doc.meta.expires_at.as_deref().and_then(parse_time) {
+            Some(at) if at <= now => continue, // expired since the export
+            Some(at) => Some(((at - now) as u64).div_ceil(1000)),
+            None => None,
+        };
+        let opts = PutOptions {
+            ttl,
+            initial_version: Some(doc.meta.version),
+            ..PutOptions::default()
+        };
+        ctx.store
+            .put(&ctx.scope, ns, key, doc.value.clone(), &opts)?;
+        progress.step();
+    }
+    progress.done();
+    print_line(&format!("imported {} documents", docs.len()))
+}
+
+fn parse_line(line: &str) -> Result<(Namespace, Key, Document), Error> {
+    let doc: Document = serde_json::from_str(line)
+        .map_err(|e| Error::invalid(format!("not a document envelope: {e}")))?;
+    let ns = Namespace::parse(&doc.meta.namespace)?;
+    let key = Key::parse(&doc.meta.key)?;
+    crate::model::validate_value(&doc.value)?;
+    Ok((ns, key, doc))
+}
