@@ -1,0 +1,548 @@
+//! The storage contract suite, written once and run against every backend: the embedded
+//! SQLite store, and the remote backend pointed at an in-process `console serve`. Any
+//! difference in behaviour between the backends fails here.
+
+use agent_console::error::ErrorKind;
+use agent_console::model::{Key, Namespace, Workspace};
+use agent_console::store::sqlite::SqliteOptions;
+use agent_console::store::{Backend, ListOptions, PutOptions, Scope, SqliteStore, Store};
+use serde_json::{Value, json};
+
+/// A store under test, and whatever keeps it alive.
+pub struct Fixture {
+    pub store: Store,
+    pub scope: Scope,
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn sqlite_fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("c.db"), SqliteOptions::default()).unwrap();
+    Fixture {
+        store: Store::new(Backend::Sqlite(store)),
+        scope: Scope::new(Workspace::parse("default").unwrap(), "tester"),
+        _keep: Box::new(dir),
+    }
+}
+
+fn ns(s: &str) -> Namespace {
+    Namespace::parse(s).unwrap()
+}
+
+fn key(s: &str) -> Key {
+    Key::parse(s).unwrap()
+}
+
+fn put(f: &Fixture, n: &str, k: &str, v: Value) -> u64 {
+    f.store
+        .put(&f.scope, &ns(n), &key(k), v, &PutOptions::default())
+        .unwrap()
+        .meta
+        .version
+}
+
+fn cas(version: u64) -> PutOptions {
+    PutOptions {
+        expected_version: Some(version),
+        ..PutOptions::default()
+    }
+}
+
+mod cases {
+    use super::*;
+
+    pub fn put_get_round_trip(f: &Fixture) {
+        let w = f
+            .store
+            .put(
+                &f.scope,
+                &ns("signals"),
+                &key("2026-03-05"),
+                json!({"pending": [], "done": []}),
+                &PutOptions::default(),
+            )
+            .unwrap();
+        assert!(w.created);
+        assert_eq!(w.meta.version, 1);
+        assert_eq!(
+            w.meta.size_bytes,
+            r#"{"pending":[],"done":[]}"#.len() as u64
+        );
+        let w2 = f
+            .store
+            .put(
+                &f.scope,
+                &ns("signals"),
+                &key("2026-03-05"),
+                json!([1, 2]),
+                &PutOptions::default(),
+            )
+            .unwrap();
+        assert!(!w2.created);
+        assert_eq!(w2.meta.version, 2);
+        assert_eq!(w2.meta.created_at, w.meta.created_at);
+        let doc = f
+            .store
+            .get(&f.scope, &ns("signals"), &key("2026-03-05"))
+            .unwrap();
+        assert_eq!(doc.value, json!([1, 2]));
+        assert_eq!(doc.meta.version, 2);
+        assert_eq!(doc.meta.namespace, "signals");
+        assert_eq!(doc.meta.key, "2026-03-05");
+        assert!(
+            doc.meta.updated_at.ends_with('Z') && doc.meta.updated_at.len() == 24,
+            "{}",
+            doc.meta.updated_at
+        );
+        assert_eq!(doc.meta.expires_at, None);
+        let missing = f
+            .store
+            .get(&f.scope, &ns("signals"), &key("nope"))
+            .unwrap_err();
+        assert_eq!(missing.kind, ErrorKind::NotFound);
+    }
+
+    pub fn compare_and_swap(f: &Fixture) {
+        put(f, "cas", "k", json!({"n": 1}));
+        let e = f
+            .store
+            .put(&f.scope, &ns("cas"), &key("k"), json!({"n": 2}), &cas(7))
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, Some(1)));
+        assert_eq!(
+            f.store.get(&f.scope, &ns("cas"), &key("k")).unwrap().value,
+            json!({"n": 1})
+        );
+        let ok = f
+            .store
+            .put(&f.scope, &ns("cas"), &key("k"), json!({"n": 2}), &cas(1))
+            .unwrap();
+        assert_eq!(ok.meta.version, 2);
+        let create_only = PutOptions {
+            create_only: true,
+            ..PutOptions::default()
+        };
+        let e = f
+            .store
+            .put(&f.scope, &ns("cas"), &key("k"), json!({}), &create_only)
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, Some(2)));
+        assert!(
+            f.store
+                .put(&f.scope, &ns("cas"), &key("new"), json!({}), &create_only)
+                .unwrap()
+                .created
+        );
+        let e = f
+            .store
+            .put(&f.scope, &ns("cas"), &key("absent"), json!({}), &cas(1))
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, None));
+    }
+
+    pub fn merge_patch(f: &Fixture) {
+        put(f, "p", "k", json!({"a": 1, "b": 2, "c": {"x": 1}}));
+        let partial = json!({"b": null, "c": {"y": 2}, "d": true});
+        let meta = f
+            .store
+            .patch(
+                &f.scope,
+                &ns("p"),
+                &key("k"),
+                partial.as_object().unwrap().clone(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(meta.version, 2);
+        let doc = f.store.get(&f.scope, &ns("p"), &key("k")).unwrap();
+        assert_eq!(doc.value, json!({"a": 1, "c": {"y": 2}, "d": true}));
+        let e = f
+            .store
+            .patch(
+                &f.scope,
+                &ns("p"),
+                &key("k"),
+                serde_json::Map::new(),
+                Some(1),
+            )
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, Some(2)));
+        let e = f
+            .store
+            .patch(
+                &f.scope,
+                &ns("p"),
+                &key("missing"),
+                serde_json::Map::new(),
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        put(f, "p", "list", json!([1]));
+        let e = f
+            .store
+            .patch(
+                &f.scope,
+                &ns("p"),
+                &key("list"),
+                serde_json::Map::new(),
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+    }
+
+    pub fn delete_documents_and_namespaces(f: &Fixture) {
+        put(f, "d", "a", json!({}));
+        put(f, "d", "b", json!({}));
+        put(f, "other", "c", json!({}));
+        let e = f
+            .store
+            .delete(&f.scope, &ns("d"), &key("a"), Some(5))
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, Some(1)));
+        f.store
+            .delete(&f.scope, &ns("d"), &key("a"), Some(1))
+            .unwrap();
+        assert_eq!(
+            f.store.get(&f.scope, &ns("d"), &key("a")).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            f.store
+                .delete(&f.scope, &ns("d"), &key("a"), None)
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(f.store.namespaces(&f.scope).unwrap(), vec!["d", "other"]);
+        assert_eq!(f.store.delete_namespace(&f.scope, &ns("d")).unwrap(), 1);
+        assert_eq!(f.store.namespaces(&f.scope).unwrap(), vec!["other"]);
+        assert_eq!(
+            f.store
+                .delete_namespace(&f.scope, &ns("d"))
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+        let page = f
+            .store
+            .list(&f.scope, &ns("d"), &ListOptions::default())
+            .unwrap();
+        assert!(page.keys.is_empty() && !page.has_more);
+    }
+
+    pub fn paging_returns_each_key_once(f: &Fixture) {
+        for i in 0..25 {
+            put(f, "pg", &format!("k{i:03}"), json!({"i": i}));
+        }
+        put(f, "pg", "other", json!({}));
+        let mut seen = Vec::new();
+        let mut opts = ListOptions {
+            limit: 7,
+            prefix: Some("k".into()),
+            ..ListOptions::default()
+        };
+        for _ in 0..10 {
+            let page = f.store.list(&f.scope, &ns("pg"), &opts).unwrap();
+            assert!(page.keys.len() <= 7);
+            if let Some(c) = &page.cursor {
+                assert!(
+                    c.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                );
+            }
+            seen.extend(page.keys);
+            if !page.has_more {
+                break;
+            }
+            // A key inserted behind the cursor does not disturb the walk.
+            put(f, "pg", "k000a", json!({}));
+            opts.cursor = page.cursor;
+        }
+        let expected: Vec<String> = (0..25).map(|i| format!("k{i:03}")).collect();
+        let mut without_insert = seen.clone();
+        without_insert.retain(|k| k != "k000a");
+        assert_eq!(without_insert, expected);
+        let detail = ListOptions {
+            limit: 2,
+            detail: true,
+            ..ListOptions::default()
+        };
+        let page = f.store.list(&f.scope, &ns("pg"), &detail).unwrap();
+        let items = page.items.unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].key, page.keys[0]);
+        for bad in [0, 1001] {
+            let opts = ListOptions {
+                limit: bad,
+                ..ListOptions::default()
+            };
+            assert_eq!(
+                f.store.list(&f.scope, &ns("pg"), &opts).unwrap_err().kind,
+                ErrorKind::InvalidInput
+            );
+        }
+        let opts = ListOptions {
+            cursor: Some("not-a-cursor".into()),
+            ..ListOptions::default()
+        };
+        assert_eq!(
+            f.store.list(&f.scope, &ns("pg"), &opts).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+    }
+
+    pub fn stats_count_documents_and_bytes(f: &Fixture) {
+        put(f, "st", "a", json!({"x": 1}));
+        put(f, "st", "b", json!([1, 2, 3]));
+        let s = f.store.stats(&f.scope, Some(&ns("st"))).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].documents, s[0].bytes), (2, 7 + 7));
+        assert!(
+            f.store
+                .stats(&f.scope, None)
+                .unwrap()
+                .iter()
+                .any(|s| s.namespace == "st")
+        );
+        assert_eq!(
+            f.store.stats(&f.scope, Some(&ns("none"))).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+    }
+
+    pub fn increment(f: &Fixture) {
+        let doc = f
+            .store
+            .incr(&f.scope, &ns("ctr"), &key("c"), "hits", &5.into())
+            .unwrap();
+        assert_eq!(
+            (doc.value.clone(), doc.meta.version),
+            (json!({"hits": 5}), 1)
+        );
+        let doc = f
+            .store
+            .incr(&f.scope, &ns("ctr"), &key("c"), "hits", &(-2).into())
+            .unwrap();
+        assert_eq!(doc.value, json!({"hits": 3}));
+        let doc = f
+            .store
+            .incr(&f.scope, &ns("ctr"), &key("c"), "other", &1.into())
+            .unwrap();
+        assert_eq!(doc.value, json!({"hits": 3, "other": 1}));
+        put(f, "ctr", "s", json!({"hits": "many"}));
+        let e = f
+            .store
+            .incr(&f.scope, &ns("ctr"), &key("s"), "hits", &1.into())
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+    }
+
+    pub fn history_keeps_past_versions(f: &Fixture) {
+        for i in 1..=3 {
+            put(f, "h", "k", json!({"v": i}));
+        }
+        let versions: Vec<u64> = f
+            .store
+            .history(&f.scope, &ns("h"), &key("k"))
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(versions, vec![3, 2, 1]);
+        let old = f
+            .store
+            .history_version(&f.scope, &ns("h"), &key("k"), 1)
+            .unwrap();
+        assert_eq!((old.value, old.meta.version), (json!({"v": 1}), 1));
+        let e = f
+            .store
+            .history_version(&f.scope, &ns("h"), &key("k"), 9)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        // A deleted document's past stays readable, to restore it.
+        f.store.delete(&f.scope, &ns("h"), &key("k"), None).unwrap();
+        let old = f
+            .store
+            .history_version(&f.scope, &ns("h"), &key("k"), 3)
+            .unwrap();
+        assert_eq!(old.value, json!({"v": 3}));
+    }
+
+    pub fn expired_documents_vanish(f: &Fixture) {
+        let ttl = PutOptions {
+            ttl: Some(1),
+            ..PutOptions::default()
+        };
+        let w = f
+            .store
+            .put(&f.scope, &ns("tmp"), &key("k"), json!({}), &ttl)
+            .unwrap();
+        assert!(w.meta.expires_at.is_some());
+        put(f, "tmp", "stays", json!({}));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(
+            f.store
+                .get(&f.scope, &ns("tmp"), &key("k"))
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+        let page = f
+            .store
+            .list(&f.scope, &ns("tmp"), &ListOptions::default())
+            .unwrap();
+        assert_eq!(page.keys, vec!["stays"]);
+        let s = f.store.stats(&f.scope, Some(&ns("tmp"))).unwrap();
+        assert_eq!(s[0].documents, 1);
+    }
+
+    pub fn bad_values_change_nothing(f: &Fixture) {
+        for bad in [json!(1), json!("s"), json!(null), json!(true)] {
+            let e = f
+                .store
+                .put(&f.scope, &ns("bad"), &key("k"), bad, &PutOptions::default())
+                .unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput);
+        }
+        assert!(
+            f.store
+                .namespaces(&f.scope)
+                .unwrap()
+                .iter()
+                .all(|n| n != "bad")
+        );
+    }
+
+    pub fn import_keeps_versions(f: &Fixture) {
+        let opts = PutOptions {
+            initial_version: Some(7),
+            ..PutOptions::default()
+        };
+        let w = f
+            .store
+            .put(&f.scope, &ns("imp"), &key("k"), json!({}), &opts)
+            .unwrap();
+        assert_eq!(w.meta.version, 7);
+        let w = f
+            .store
+            .put(&f.scope, &ns("imp"), &key("k"), json!({"a": 1}), &opts)
+            .unwrap();
+        assert_eq!(w.meta.version, 8);
+    }
+
+    pub fn read_only_refuses_writes(f: &mut Fixture) {
+        put(f, "ro", "k", json!({}));
+        f.store.read_only = true;
+        let e = f
+            .store
+            .put(
+                &f.scope,
+                &ns("ro"),
+                &key("k"),
+                json!({"x": 1}),
+                &PutOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+        assert_eq!(
+            f.store
+                .delete(&f.scope, &ns("ro"), &key("k"), None)
+                .unwrap_err()
+                .kind,
+            ErrorKind::Forbidden
+        );
+        assert_eq!(
+            f.store.get(&f.scope, &ns("ro"), &key("k")).unwrap().value,
+            json!({})
+        );
+        f.store.read_only = false;
+    }
+
+    pub fn change_log_records_writes_in_order(f: &Fixture) {
+        let start = f.store.changes(&f.scope, 0, None, 1000).unwrap().last_seq;
+        put(f, "log", "a", json!({}));
+        put(f, "log", "a", json!({"x": 1}));
+        f.store
+            .delete(&f.scope, &ns("log"), &key("a"), None)
+            .unwrap();
+        let batch = f
+            .store
+            .changes(&f.scope, start, Some(&ns("log")), 1000)
+            .unwrap();
+        let ops: Vec<(&str, Option<u64>)> = batch
+            .changes
+            .iter()
+            .map(|c| (c.op.as_str(), c.version))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![("put", Some(1)), ("put", Some(2)), ("delete", Some(2))]
+        );
+        assert!(batch.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    }
+}
+
+macro_rules! contract_suite {
+    ($backend:ident, $fixture:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[test]
+            fn put_get_round_trip() {
+                cases::put_get_round_trip(&$fixture());
+            }
+            #[test]
+            fn compare_and_swap() {
+                cases::compare_and_swap(&$fixture());
+            }
+            #[test]
+            fn merge_patch() {
+                cases::merge_patch(&$fixture());
+            }
+            #[test]
+            fn delete_documents_and_namespaces() {
+                cases::delete_documents_and_namespaces(&$fixture());
+            }
+            #[test]
+            fn paging_returns_each_key_once() {
+                cases::paging_returns_each_key_once(&$fixture());
+            }
+            #[test]
+            fn stats_count_documents_and_bytes() {
+                cases::stats_count_documents_and_bytes(&$fixture());
+            }
+            #[test]
+            fn increment() {
+                cases::increment(&$fixture());
+            }
+            #[test]
+            fn history_keeps_past_versions() {
+                cases::history_keeps_past_versions(&$fixture());
+            }
+            #[test]
+            fn expired_documents_vanish() {
+                cases::expired_documents_vanish(&$fixture());
+            }
+            #[test]
+            fn bad_values_change_nothing() {
+                cases::bad_values_change_nothing(&$fixture());
+            }
+            #[test]
+            fn import_keeps_versions() {
+                cases::import_keeps_versions(&$fixture());
+            }
+            #[test]
+            fn read_only_refuses_writes() {
+                cases::read_only_refuses_writes(&mut $fixture());
+            }
+            #[test]
+            fn change_log_records_writes_in_order() {
+                cases::change_log_records_writes_in_order(&$fixture());
+            }
+        }
+    };
+}
+
+contract_suite!(sqlite, sqlite_fixture);
