@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 pub struct Fixture {
     pub store: Store,
     pub scope: Scope,
-    _keep: Box<dyn std::any::Any>,
+    _keep: Box<dyn std::any::Any + Send + Sync>,
 }
 
 fn sqlite_fixture() -> Fixture {
@@ -482,6 +482,38 @@ mod cases {
         );
         assert!(batch.changes.windows(2).all(|w| w[0].seq < w[1].seq));
     }
+
+    pub fn follow_delivers_every_change_once_in_order(f: &Fixture) {
+        let start = f.store.last_seq(&f.scope).unwrap();
+        let got = std::thread::scope(|s| {
+            let follower = s.spawn(|| {
+                let mut got = Vec::new();
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                f.store
+                    .follow(&f.scope, Some(&ns("feed")), start, |item| {
+                        if let agent_console::store::FeedItem::Change(c) = item {
+                            got.push((c.key.unwrap_or_default(), c.version));
+                        }
+                        got.len() < 3 && std::time::Instant::now() < deadline
+                    })
+                    .unwrap();
+                got
+            });
+            put(f, "other", "x", json!({}));
+            put(f, "feed", "a", json!({}));
+            put(f, "feed", "a", json!({"n": 1}));
+            put(f, "feed", "b", json!({}));
+            follower.join().unwrap()
+        });
+        assert_eq!(
+            got,
+            vec![
+                ("a".to_string(), Some(1)),
+                ("a".to_string(), Some(2)),
+                ("b".to_string(), Some(1))
+            ]
+        );
+    }
 }
 
 macro_rules! contract_suite {
@@ -536,6 +568,10 @@ macro_rules! contract_suite {
             #[test]
             fn read_only_refuses_writes() {
                 cases::read_only_refuses_writes(&mut $fixture());
+            }
+            #[test]
+            fn follow_delivers_every_change_once_in_order() {
+                cases::follow_delivers_every_change_once_in_order(&$fixture());
             }
             #[test]
             fn change_log_records_writes_in_order() {

@@ -3,6 +3,7 @@
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
 pub mod cursor;
+pub mod feed;
 pub mod remote;
 pub mod sqlite;
 pub mod tier;
@@ -13,6 +14,7 @@ use crate::model::{Document, Key, Meta, Namespace, Workspace};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use feed::{FeedItem, FeedState};
 pub use remote::{RemoteOptions, RemoteStore};
 pub use sqlite::SqliteStore;
 pub use tier::Tier;
@@ -120,6 +122,7 @@ pub struct Change {
     pub namespace: String,
     pub key: Option<String>,
     pub version: Option<u64>,
+    #[serde(default)]
     pub at: String,
 }
 

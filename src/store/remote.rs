@@ -4,7 +4,10 @@
 //! that never reached the server are retried with backoff; an unconditional write that
 //! may have landed is never repeated.
 
-use super::{ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written};
+use super::feed::{FeedItem, FeedState, SseParser};
+use super::{
+    Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Document, Key, Meta, Namespace, Workspace};
 use reqwest::Method;
@@ -362,6 +365,82 @@ impl RemoteStore {
 
     pub fn location(&self) -> String {
         self.options.url.clone()
+    }
+}
+
+impl RemoteStore {
+    /// Follows the server's change stream (SSE) after `after_seq`, reconnecting with
+    /// `Last-Event-ID` after a drop, until `on` returns `false`.
+    pub fn follow(
+        &self,
+        ns: Option<&Namespace>,
+        after_seq: u64,
+        mut on: impl FnMut(FeedItem) -> bool,
+    ) -> Result<()> {
+        use std::io::BufRead;
+        let url = match ns {
+            Some(ns) => self.url(&[ns.as_str(), "_watch"]),
+            None => self.url(&["_watch"]),
+        };
+        let mut last = after_seq;
+        let mut attempt = 0;
+        loop {
+            // The stream stays open: no overall timeout, only the connect timeout.
+            let resp = self
+                .request(Method::GET, &url)
+                .header("Accept", "text/event-stream")
+                .header("Last-Event-ID", last.to_string())
+                .timeout(Duration::from_secs(24 * 3600))
+                .send();
+            match resp {
+                Ok(resp) if resp.status().is_success() => {
+                    attempt = 0;
+                    if !on(FeedItem::State(FeedState::Live)) {
+                        return Ok(());
+                    }
+                    let mut parser = SseParser::default();
+                    for line in std::io::BufReader::new(resp).lines() {
+                        let Ok(line) = line else { break };
+                        let Some(event) = parser.line(line.trim_end_matches('\r')) else {
+                            continue;
+                        };
+                        let item = match event.event.as_str() {
+                            "change" => match serde_json::from_str::<Change>(&event.data) {
+                                Ok(change) => {
+                                    last = change.seq;
+                                    FeedItem::Change(change)
+                                }
+                                Err(_) => continue,
+                            },
+                            "error" => {
+                                if let Some(id) = event.id.and_then(|i| i.parse().ok()) {
+                                    last = id;
+                                }
+                                FeedItem::Truncated
+                            }
+                            _ => continue,
+                        };
+                        if !on(item) {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(resp) if resp.status().is_client_error() && resp.status().as_u16() != 429 => {
+                    return Err(envelope_error(resp));
+                }
+                _ => {}
+            }
+            attempt += 1;
+            let state = if attempt > 5 {
+                FeedState::Offline
+            } else {
+                FeedState::Reconnecting
+            };
+            if !on(FeedItem::State(state)) {
+                return Ok(());
+            }
+            std::thread::sleep(backoff(attempt.min(4)));
+        }
     }
 }
 
