@@ -81,7 +81,7 @@ impl Store {
 
     /// The newest sequence number of the change log: where a follower starts.
     pub fn last_seq(&self, scope: &Scope) -> Result<u64> {
-        Ok(self.changes(scope, u64::MAX - 1, None, 1)?.last_seq)
+        Ok(self.changes(scope, i64::MAX as u64, None, 1)?.last_seq)
     }
 }
 

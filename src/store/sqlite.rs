@@ -903,7 +903,7 @@ impl SqliteStore {
                 .query_map(
                     params![
                         scope.workspace.as_str(),
-                        after_seq,
+                        after_seq.min(i64::MAX as u64) as i64,
                         ns.map(Namespace::as_str),
                         limit as i64
                     ],
