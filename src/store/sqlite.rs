@@ -421,11 +421,11 @@ impl SqliteStore {
         }
         let old_size = existing.map_or(0, |r| r.size_bytes);
         if let Some(max) = limits.total_bytes {
-            let used = self.used_bytes(conn, t.ws)?;
-            if used - old_size + size > max {
+            let after = (self.used_bytes(conn, t.ws)? + size).saturating_sub(old_size);
+            if after > max {
                 return Err(quota(format!(
                     "this write would bring the workspace to {} bytes; its limit is {max}",
-                    used - old_size + size
+                    after
                 )));
             }
         }
