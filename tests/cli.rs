@@ -161,7 +161,12 @@ fn at(path: &Path) -> String {
 #[test]
 fn list_namespaces_and_keys_as_json_when_stdout_is_a_pipe() {
     let env = Env::new();
-    for (ns, key) in [("beta", "b"), ("alpha", "k2"), ("alpha", "k1"), ("alpha", "j")] {
+    for (ns, key) in [
+        ("beta", "b"),
+        ("alpha", "k2"),
+        ("alpha", "k1"),
+        ("alpha", "j"),
+    ] {
         env.set(ns, key, r#"{"x":1}"#);
     }
     assert_eq!(
@@ -325,7 +330,10 @@ fn set_takes_a_literal_a_file_or_stdin() {
     let out = env.ok(&["set", "ns", "lit", r#"{"from":"literal"}"#]);
     assert!(out.stdout.contains("created ns/lit (version 1)"), "{out:?}");
     let out = env.ok(&["set", "ns", "lit", r#"{"from":"again"}"#]);
-    assert!(out.stdout.contains("replaced ns/lit (version 2)"), "{out:?}");
+    assert!(
+        out.stdout.contains("replaced ns/lit (version 2)"),
+        "{out:?}"
+    );
 
     let file = env.write_file("v.json", br#"{"from":"file"}"#);
     env.ok(&["set", "ns", "file", &at(&file)]);
@@ -336,9 +344,7 @@ fn set_takes_a_literal_a_file_or_stdin() {
     assert_eq!(env.doc("ns", "stdin")["value"], json!([1, "two"]));
 
     // --json prints the metadata envelope, without the value.
-    let meta = env
-        .ok(&["set", "ns", "lit", r#"{"n":3}"#, "--json"])
-        .json();
+    let meta = env.ok(&["set", "ns", "lit", r#"{"n":3}"#, "--json"]).json();
     assert_eq!(meta["version"], 3);
     assert_eq!(meta["key"], "lit");
     assert_eq!(meta["size_bytes"], 7);
@@ -363,7 +369,10 @@ fn cas_conflicts_exit_4_and_change_nothing() {
     assert_eq!(env.doc("ns", "k"), before);
 
     env.fails(&["set", "ns", "k", r#"{"v":"lost"}"#, "--create-only"], 4);
-    env.fails(&["patch", "ns", "k", r#"{"v":"lost"}"#, "--version", "7"], 4);
+    env.fails(
+        &["patch", "ns", "k", r#"{"v":"lost"}"#, "--version", "7"],
+        4,
+    );
     env.fails(&["delete", "ns", "k", "--version", "1"], 4);
     assert_eq!(env.doc("ns", "k"), before);
 
@@ -372,7 +381,10 @@ fn cas_conflicts_exit_4_and_change_nothing() {
     env.fails(&["get", "ns", "new"], 3);
     env.ok(&["set", "ns", "new", "{}", "--create-only"]);
     assert_eq!(env.doc("ns", "new")["version"], 1);
-    env.fails(&["set", "ns", "new", "{}", "--create-only", "--version", "1"], 2);
+    env.fails(
+        &["set", "ns", "new", "{}", "--create-only", "--version", "1"],
+        2,
+    );
     env.fails(&["set", "ns", "new", "{}", "--version", "x"], 2);
 
     // With --json the error object carries the code.
@@ -486,7 +498,10 @@ fn delete_all_needs_yes_without_a_terminal() {
         out.json(),
         json!({"deleted": true, "namespace": "ns", "documents_deleted": 3})
     );
-    assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()), Vec::<String>::new());
+    assert_eq!(
+        keys_of(&env.ok(&["list", "ns"]).json()),
+        Vec::<String>::new()
+    );
     assert_eq!(env.ok(&["list"]).json(), json!({"namespaces": ["other"]}));
     env.fails(&["delete", "ns", "--all", "--yes"], 3);
     let out = env.ok(&["delete", "other", "--all", "-y"]);
@@ -500,10 +515,15 @@ fn incr_creates_adds_and_refuses_non_numbers() {
     let env = Env::new();
     assert_eq!(env.ok(&["incr", "ns", "c", "n"]).stdout, "1\n");
     assert_eq!(env.ok(&["incr", "ns", "c", "n", "--by", "5"]).stdout, "6\n");
-    assert_eq!(env.ok(&["incr", "ns", "c", "n", "--by", "-10"]).stdout, "-4\n");
+    assert_eq!(
+        env.ok(&["incr", "ns", "c", "n", "--by", "-10"]).stdout,
+        "-4\n"
+    );
     let out = env.ok(&["incr", "ns", "c", "f", "--by", "0.5"]);
     assert_eq!(out.stdout, "0.5\n");
-    let doc = env.ok(&["--json", "incr", "ns", "c", "f", "--by", "0.25"]).json();
+    let doc = env
+        .ok(&["--json", "incr", "ns", "c", "f", "--by", "0.25"])
+        .json();
     assert_eq!(doc["value"], json!({"n": -4, "f": 0.75}));
     assert_eq!(doc["version"], 5);
 
@@ -537,7 +557,8 @@ fn history_lists_versions_and_prints_one() {
     assert_eq!(versions, [3, 2, 1]);
     assert!(list["versions"][0].get("value").is_none());
     assert_eq!(
-        env.ok(&["history", "ns", "k", "--version", "1", "--raw"]).stdout,
+        env.ok(&["history", "ns", "k", "--version", "1", "--raw"])
+            .stdout,
         "{\"v\":1}\n"
     );
     let one = env
@@ -741,7 +762,16 @@ fn bad_namespaces_and_keys_are_refused_with_exit_5() {
     let long_ns = "n".repeat(65);
     let max_ns = "n".repeat(64);
     for ns in [
-        "Users", "users_x", "1abc", "_watch", "-a", "a b", "a/b", "", long_ns.as_str(), "é",
+        "Users",
+        "users_x",
+        "1abc",
+        "_watch",
+        "-a",
+        "a b",
+        "a/b",
+        "",
+        long_ns.as_str(),
+        "é",
     ] {
         for args in [
             vec!["set", "--", ns, "k", "{}"],
@@ -754,7 +784,15 @@ fn bad_namespaces_and_keys_are_refused_with_exit_5() {
         }
     }
     for key in [
-        "a/b", "a b", "_watch", ".hidden", "-dash", "", long_key.as_str(), "a\nb", "ké",
+        "a/b",
+        "a b",
+        "_watch",
+        ".hidden",
+        "-dash",
+        "",
+        long_key.as_str(),
+        "a\nb",
+        "ké",
     ] {
         for args in [
             vec!["set", "--", "ns", key, "{}"],
@@ -778,7 +816,16 @@ fn scalars_null_and_invalid_json_are_refused_and_change_nothing() {
     env.set("ns", "k", r#"{"keep":true}"#);
     let before = env.doc("ns", "k");
     for bad in [
-        "42", "\"str\"", "null", "true", "{", "", "   ", "{\"a\":1} x", "[1,]", "{'a':1}",
+        "42",
+        "\"str\"",
+        "null",
+        "true",
+        "{",
+        "",
+        "   ",
+        "{\"a\":1} x",
+        "[1,]",
+        "{'a':1}",
     ] {
         for key in ["k", "fresh"] {
             let out = env.run(&["set", "ns", key, bad]);
@@ -807,7 +854,10 @@ fn free_tier_refuses_a_2mb_document_and_stores_nothing() {
     let file = env.write_file("big.json", big.as_bytes());
     let out = env.fails(&["--workspace", "tiny", "set", "ns", "big", &at(&file)], 6);
     assert!(out.stderr.contains("DOCUMENT_TOO_LARGE"), "{out:?}");
-    let out = env.run_stdin(&["--workspace", "tiny", "set", "ns", "big", "-"], big.as_bytes());
+    let out = env.run_stdin(
+        &["--workspace", "tiny", "set", "ns", "big", "-"],
+        big.as_bytes(),
+    );
     assert_eq!(out.code, 6, "{out:?}");
     env.fails(&["--workspace", "tiny", "get", "ns", "big"], 3);
     assert_eq!(
@@ -816,8 +866,13 @@ fn free_tier_refuses_a_2mb_document_and_stores_nothing() {
     );
     // Replacing a small document with a big one changes nothing either.
     env.ok(&["--workspace", "tiny", "set", "ns", "small", "{}"]);
-    env.fails(&["--workspace", "tiny", "set", "ns", "small", &at(&file)], 6);
-    let doc = env.ok(&["--workspace", "tiny", "get", "ns", "small", "--json"]).json();
+    env.fails(
+        &["--workspace", "tiny", "set", "ns", "small", &at(&file)],
+        6,
+    );
+    let doc = env
+        .ok(&["--workspace", "tiny", "get", "ns", "small", "--json"])
+        .json();
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["value"], json!({}));
     // The default (unlimited) workspace takes it.
@@ -857,7 +912,13 @@ fn free_tier_caps_documents_per_namespace_and_namespaces() {
     let out = tiny(&["set", "n6", "k", "{}"]);
     assert_eq!(out.code, 6, "{out:?}");
     assert!(out.stderr.contains("STORAGE_QUOTA_EXCEEDED"), "{out:?}");
-    assert_eq!(tiny(&["list"]).json()["namespaces"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        tiny(&["list"]).json()["namespaces"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
     // A new document in an existing namespace is still fine.
     assert_eq!(tiny(&["set", "n5", "k2", "{}"]).code, 0);
 }
@@ -979,7 +1040,10 @@ fn paging_is_stable_while_another_process_inserts() {
     let during = inserted.load(Ordering::SeqCst) - before;
     stop.store(true, Ordering::SeqCst);
     writer.join().expect("writer thread");
-    assert!(during >= 14, "only {during} inserts happened during the walk");
+    assert!(
+        during >= 14,
+        "only {during} inserts happened during the walk"
+    );
     assert_each_once_in_order(&walked, &originals);
 }
 
@@ -1065,7 +1129,10 @@ fn control_characters_never_reach_the_terminal_raw() {
     let expected = json!({"msg": "\u{1b}[31mred\u{9b}2J\u{7}\u{7f}", "k\u{1b}": 1});
     let raw = serde_json::to_vec(&expected).unwrap();
     let raw_text = String::from_utf8(raw.clone()).unwrap();
-    assert!(raw_text.contains('\u{9b}'), "serde leaves C1 raw: the test is meaningful");
+    assert!(
+        raw_text.contains('\u{9b}'),
+        "serde leaves C1 raw: the test is meaningful"
+    );
     let file = env.write_file("esc.json", &raw);
     env.ok(&["set", "ns", "esc2", &at(&file)]);
     env.ok(&["patch", "ns", "esc2", r#"{"more":"\u009b\u001b"}"#]);

@@ -6,9 +6,7 @@
 use agent_console::error::ErrorKind;
 use agent_console::model::{Key, Namespace, Workspace};
 use agent_console::store::sqlite::SqliteOptions;
-use agent_console::store::{
-    Backend, ListOptions, PutOptions, Scope, SqliteStore, Store, Tier,
-};
+use agent_console::store::{Backend, ListOptions, PutOptions, Scope, SqliteStore, Store, Tier};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,27 +65,42 @@ fn put_get_replace_and_versions() {
     let (_d, _p, store) = fresh();
     let sc = scope("default");
     let w = store
-        .put(&sc, &ns("ns"), &key("k"), json!({"a":1}), &PutOptions::default())
+        .put(
+            &sc,
+            &ns("ns"),
+            &key("k"),
+            json!({"a":1}),
+            &PutOptions::default(),
+        )
         .unwrap();
     assert!(w.created);
     assert_eq!(w.meta.version, 1);
     assert_eq!(w.meta.size_bytes, 7);
     assert_eq!(w.meta.updated_by, "tester");
     let w = store
-        .put(&sc, &ns("ns"), &key("k"), json!([1, 2]), &PutOptions::default())
+        .put(
+            &sc,
+            &ns("ns"),
+            &key("k"),
+            json!([1, 2]),
+            &PutOptions::default(),
+        )
         .unwrap();
     assert!(!w.created);
     assert_eq!(w.meta.version, 2);
     let doc = store.get(&sc, &ns("ns"), &key("k")).unwrap();
     assert_eq!(doc.value, json!([1, 2]));
     assert_eq!(doc.meta.version, 2);
-    assert_eq!(doc.meta.created_at <= doc.meta.updated_at, true);
+    assert!(doc.meta.created_at <= doc.meta.updated_at);
     // Scalars are refused by the store itself, not only by the front ends.
     for bad in [json!(1), json!("s"), Value::Null, json!(true)] {
         let err = put(&store, &sc, "ns", "k", bad).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput);
     }
-    assert_eq!(store.get(&sc, &ns("ns"), &key("k")).unwrap().meta.version, 2);
+    assert_eq!(
+        store.get(&sc, &ns("ns"), &key("k")).unwrap().meta.version,
+        2
+    );
     let err = store.get(&sc, &ns("ns"), &key("nope")).unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
 }
@@ -135,7 +148,10 @@ fn cas_and_create_only_report_the_current_version_and_change_nothing() {
     store
         .put(&sc, &ns("ns"), &key("k"), json!({"v":3}), &cas(2))
         .unwrap();
-    assert_eq!(store.get(&sc, &ns("ns"), &key("k")).unwrap().meta.version, 3);
+    assert_eq!(
+        store.get(&sc, &ns("ns"), &key("k")).unwrap().meta.version,
+        3
+    );
 }
 
 #[test]
@@ -187,13 +203,14 @@ fn quotas_hold_under_concurrent_writers() {
         )
         .unwrap();
     assert_eq!(page.keys.len(), 100);
-    // The per-document size limit of the free tier: 100 KiB.
+    // The per-document size limit of the free tier: 100 KiB (replacing a stored document).
+    let stored = page.keys[0].as_str();
     let big = json!({"b": "x".repeat(100 * 1024)});
-    let err = put(&admin, &sc, "ns", "t0-0", big).unwrap_err();
+    let err = put(&admin, &sc, "ns", stored, big).unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge);
     let fits = json!({"b": "x".repeat(100 * 1024 - 8)});
     assert_eq!(agent_console::model::compact(&fits).len(), 100 * 1024);
-    put(&admin, &sc, "ns", "t0-0", fits).unwrap();
+    put(&admin, &sc, "ns", stored, fits).unwrap();
 }
 
 #[test]
@@ -209,7 +226,13 @@ fn the_total_bytes_quota_counts_replacements_once() {
     let mut quota_hit = false;
     for ns_i in 0..2 {
         for i in 0..100 {
-            match put(&store, &sc, &format!("n{ns_i}"), &format!("k{i}"), doc.clone()) {
+            match put(
+                &store,
+                &sc,
+                &format!("n{ns_i}"),
+                &format!("k{i}"),
+                doc.clone(),
+            ) {
                 Ok(_) => stored += 1,
                 Err(e) => {
                     assert_eq!(e.kind, ErrorKind::QuotaExceeded, "{e}");
@@ -357,7 +380,13 @@ fn expiry_hides_documents_and_reclaims_their_space() {
         ..Default::default()
     };
     let w = store
-        .put(&sc, &ns("ns"), &key("gone"), json!({"big": "x".repeat(1000)}), &ttl)
+        .put(
+            &sc,
+            &ns("ns"),
+            &key("gone"),
+            json!({"big": "x".repeat(1000)}),
+            &ttl,
+        )
         .unwrap();
     assert!(w.meta.expires_at.is_some());
     // A patch and an incr keep the expiry.
@@ -383,7 +412,13 @@ fn expiry_hides_documents_and_reclaims_their_space() {
     assert_eq!(usage.used_bytes, 7);
     // The key can be created again, from version 1.
     let w = store
-        .put(&sc, &ns("ns"), &key("gone"), json!({}), &PutOptions::default())
+        .put(
+            &sc,
+            &ns("ns"),
+            &key("gone"),
+            json!({}),
+            &PutOptions::default(),
+        )
         .unwrap();
     assert!(w.created);
     assert_eq!(w.meta.version, 1);
@@ -418,9 +453,7 @@ fn history_keeps_the_configured_number_of_versions() {
         .map(|m| m.version)
         .collect();
     assert_eq!(versions, [10, 9, 8, 7]);
-    let old = store
-        .history_version(&sc, &ns("ns"), &key("k"), 8)
-        .unwrap();
+    let old = store.history_version(&sc, &ns("ns"), &key("k"), 8).unwrap();
     assert_eq!(old.value, json!({"v": 8}));
     assert_eq!(
         store
@@ -563,7 +596,10 @@ fn incr_handles_integers_decimals_and_overflow() {
         incr("s", 1.into()).unwrap_err().kind,
         ErrorKind::InvalidInput
     );
-    assert_eq!(incr("", 1.into()).unwrap_err().kind, ErrorKind::InvalidInput);
+    assert_eq!(
+        incr("", 1.into()).unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
 }
 
 #[test]
