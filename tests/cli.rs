@@ -492,6 +492,10 @@ fn delete_all_needs_yes_without_a_terminal() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()), ["a", "b", "c"]);
     env.fails(&["delete", "ns", "a", "--all", "--yes"], 2);
+    // --yes belongs to --all: with a key it is a usage error, and nothing is deleted.
+    env.fails(&["delete", "ns", "a", "--yes"], 2);
+    env.fails(&["delete", "ns", "--yes"], 2);
+    env.ok(&["get", "ns", "a"]);
 
     let out = env.ok(&["--json", "delete", "ns", "--all", "--yes"]);
     assert_eq!(
