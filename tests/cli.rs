@@ -1169,3 +1169,45 @@ fn control_characters_never_reach_the_terminal_raw() {
     let out = env.fails(&["set", "ns", "k", "\u{1b}[31m"], 5);
     assert!(!has_raw_control(&out.stderr), "{:?}", out.stderr);
 }
+
+/// Runs `console ARGS` on a pseudo-terminal (util-linux `script`), typing `input`.
+fn on_terminal(env: &Env, args: &str, input: &str) -> Option<Out> {
+    let script = Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipped: /usr/bin/script (util-linux) is not installed");
+        return None;
+    }
+    let line = format!("'{BIN}' --store '{}' {args}", env.store.display());
+    let mut cmd = Command::new(script);
+    for (k, v) in env.bare().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(["-qec", &line, "/dev/null"]);
+    let o = assert_cmd::Command::from_std(cmd)
+        .write_stdin(input.to_string())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run script");
+    Some(to_out(o))
+}
+
+#[test]
+fn delete_all_on_a_terminal_asks_for_the_namespace_name() {
+    let env = Env::new();
+    env.set("ns", "a", "{}");
+    env.set("ns", "b", "{}");
+    let Some(out) = on_terminal(&env, "delete ns --all", "wrong\n") else {
+        return;
+    };
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("Type the namespace name"), "{out:?}");
+    assert!(out.stdout.contains("2 documents"), "{out:?}");
+    assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()), ["a", "b"]);
+    let out = on_terminal(&env, "delete ns --all", "ns\n").expect("script");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("deleted 2 documents from ns"), "{out:?}");
+    env.fails(&["stats", "ns"], 3);
+}
