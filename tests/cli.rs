@@ -1208,6 +1208,9 @@ fn delete_all_on_a_terminal_asks_for_the_namespace_name() {
     assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()), ["a", "b"]);
     let out = on_terminal(&env, "delete ns --all", "ns\n").expect("script");
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("deleted 2 documents from ns"), "{out:?}");
+    assert!(
+        out.stdout.contains("deleted 2 documents from ns"),
+        "{out:?}"
+    );
     env.fails(&["stats", "ns"], 3);
 }
