@@ -197,10 +197,10 @@ pub fn increment(
 }
 
 fn add_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Result<Value> {
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        if let Some(sum) = x.checked_add(y) {
-            return Ok(Value::from(sum));
-        }
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64())
+        && let Some(sum) = x.checked_add(y)
+    {
+        return Ok(Value::from(sum));
     }
     let sum = a.as_f64().unwrap_or(f64::NAN) + b.as_f64().unwrap_or(f64::NAN);
     serde_json::Number::from_f64(sum)

@@ -22,7 +22,7 @@ pub struct DeleteArgs {
     #[arg(long)]
     pub all: bool,
     /// Do not ask for confirmation (needed with --all when not on a terminal).
-    #[arg(long, short = 'y', requires = "all")]
+    #[arg(long, short = 'y', requires = "all", conflicts_with = "key")]
     pub yes: bool,
 }
 

@@ -21,7 +21,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub fn decode(cursor: &str) -> Result<String> {
     let bad =
         || Error::invalid("invalid cursor: pass back a cursor exactly as a listing returned it");
-    if cursor.len() % 2 != 0 {
+    if !cursor.len().is_multiple_of(2) {
         return Err(bad());
     }
     let bytes = cursor

@@ -410,13 +410,13 @@ impl SqliteStore {
                     )));
                 }
             }
-            if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace) {
-                if docs >= max {
-                    return Err(quota(format!(
-                        "namespace {} already holds its maximum of {max} documents",
-                        t.ns
-                    )));
-                }
+            if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace)
+                && docs >= max
+            {
+                return Err(quota(format!(
+                    "namespace {} already holds its maximum of {max} documents",
+                    t.ns
+                )));
             }
         }
         let old_size = existing.map_or(0, |r| r.size_bytes);
