@@ -57,6 +57,7 @@ fn obj(v: Value) -> Map<String, Value> {
 fn sqlite(store: &Store) -> &SqliteStore {
     match &store.backend {
         Backend::Sqlite(s) => s,
+        Backend::Remote(_) => panic!("these tests open an embedded store"),
     }
 }
 
