@@ -8,8 +8,10 @@ mod get;
 mod history;
 mod incr;
 pub mod input;
+mod keys;
 mod list;
 pub mod output;
+mod serve;
 mod set;
 mod stats;
 mod workspaces;
@@ -92,6 +94,11 @@ pub enum Command {
     /// Show where the config file is, and what it says.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run the REST server (the Agent Storage API) over the embedded store.
+    Serve(serve::ServeArgs),
+    /// Manage the API keys of `console serve`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Everything a command needs: the settings, the store and the scope it acts in.
@@ -152,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match command {
         Command::Config(c) => config_cmd::run(&global, c),
+        Command::Serve(a) => serve::run(&global, a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -164,7 +172,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::History(a) => history::run(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
-                Command::Config(_) => unreachable!("handled above"),
+                Command::Keys(c) => keys::run(&ctx, c),
+                Command::Config(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }
     }

@@ -3,6 +3,7 @@
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
 pub mod cursor;
+pub mod keys;
 pub mod sqlite;
 pub mod tier;
 
