@@ -55,12 +55,13 @@ pub fn run(ctx: &Ctx, command: KeysCommand) -> anyhow::Result<()> {
                 }));
             }
             print_line(&format!(
-                "created key {} for workspace {}{}\n{}\nThis key is shown only once: store it now.",
+                "created key {} for workspace {}{}",
                 k.info.id,
                 k.info.workspace,
                 if read_only { " (read-only)" } else { "" },
-                k.token
-            ))
+            ))?;
+            print_line(&k.token)?;
+            print_line("This key is shown only once: store it now.")
         }
         KeysCommand::List => {
             let all = keys::list(store)?;
