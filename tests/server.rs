@@ -1177,7 +1177,8 @@ fn malformed_requests_are_4xx_envelopes_never_5xx() {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let deep_obj = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
     let huge = vec![b' '; 20 * 1024 * 1024];
-    let cases: Vec<(Method, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+    type Case<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
         (Method::GET, "/storage/Bad", vec![], vec![], 400),
         (Method::GET, "/storage/n/bad%20key", vec![], vec![], 400),
         (Method::GET, "/storage/n/%FF%FE", vec![], vec![], 400),

@@ -198,7 +198,7 @@ fn resume_point(
     headers: &HeaderMap,
     params: &std::collections::HashMap<String, String>,
 ) -> Result<Option<u64>> {
-    if let Some(v) = headers.get("last-event-id") {
+    if let Some(v) = headers.get("last-event-id").filter(|v| !v.is_empty()) {
         let text = v.to_str().unwrap_or("").trim();
         return text
             .parse::<u64>()
