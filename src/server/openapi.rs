@@ -33,7 +33,7 @@ pub struct MetadataEnvelope {
 pub struct DocumentEnvelope {
     pub namespace: String,
     pub key: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = DocumentValue)]
     pub value: Value,
     pub version: u64,
     pub size_bytes: u64,
@@ -42,6 +42,24 @@ pub struct DocumentEnvelope {
     pub updated_by: String,
     pub expires_at: Option<String>,
 }
+
+/// A document value: a JSON object or array (scalars and null are refused).
+pub struct DocumentValue;
+
+impl utoipa::PartialSchema for DocumentValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type,
+        };
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(SchemaType::AnyValue)))
+            .description(Some("A JSON object or array"))
+            .into()
+    }
+}
+
+impl ToSchema for DocumentValue {}
 
 /// `GET /storage`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -4,8 +4,8 @@
 
 use super::envelope::ApiResult;
 use super::openapi::{
-    DocumentDeleted, DocumentEnvelope, ErrorEnvelope, Health, KeyList, MetadataEnvelope,
-    NamespaceDeleted, NamespaceList, WorkspaceEntry, WorkspaceList,
+    DocumentDeleted, DocumentEnvelope, DocumentValue, ErrorEnvelope, Health, KeyList,
+    MetadataEnvelope, NamespaceDeleted, NamespaceList, WorkspaceEntry, WorkspaceList,
 };
 use super::{AppState, Caller, sqlite};
 use crate::error::{Error, Result};
@@ -279,7 +279,7 @@ impl WithMessage for Error {
         ("ttl" = Option<u64>, Query, description = "Seconds until expiry; 0: never"),
         ("If-Match" = Option<String>, Header, description = "Write only at this version: 3, \"3\", W/\"3\" or *"),
         ("If-None-Match" = Option<String>, Header, description = "`*`: create only")),
-    request_body(content = Object, description = "The document value: a JSON object or array"),
+    request_body(content = DocumentValue, description = "The document value: a JSON object or array"),
     responses(
         (status = 201, body = MetadataEnvelope, description = "Created",
             headers(("ETag" = String), ("X-Storage-Used" = u64), ("X-Storage-Limit" = u64))),
