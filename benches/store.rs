@@ -31,7 +31,7 @@ fn key(i: usize) -> Key {
 fn value(i: usize) -> Value {
     json!({
         "id": i,
-        "status": if i % 3 == 0 { "open" } else { "closed" },
+        "status": if i.is_multiple_of(3) { "open" } else { "closed" },
         "title": format!("finding number {i}"),
         "tags": ["agent", "triage", "bench"],
         "score": i as f64 / 7.0,

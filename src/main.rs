@@ -16,10 +16,10 @@ fn main() -> ExitCode {
 }
 
 fn report(e: &anyhow::Error, json: bool) -> ExitCode {
-    if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        if io.kind() == std::io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
-        }
+    if let Some(io) = e.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
     }
     if let Some(usage) = e.downcast_ref::<UsageError>() {
         eprintln!("error: {usage}");

@@ -8,6 +8,8 @@ use agent_console::store::sqlite::SqliteOptions;
 use agent_console::store::{Backend, ListOptions, PutOptions, Scope, SqliteStore, Store};
 use serde_json::{Value, json};
 
+mod common;
+
 /// A store under test, and whatever keeps it alive.
 pub struct Fixture {
     pub store: Store,
@@ -22,6 +24,20 @@ fn sqlite_fixture() -> Fixture {
         store: Store::new(Backend::Sqlite(store)),
         scope: Scope::new(Workspace::parse("default").unwrap(), "tester"),
         _keep: Box::new(dir),
+    }
+}
+
+fn remote_fixture() -> Fixture {
+    let server = common::TestServer::start(agent_console::server::ServerOptions::default());
+    let mut options = agent_console::store::RemoteOptions::new(&server.base);
+    options.api_key = Some(server.key("default"));
+    options.client_name = Some("cli".into());
+    let remote = agent_console::store::RemoteStore::open(options).unwrap();
+    Fixture {
+        store: Store::new(Backend::Remote(remote)),
+        // The server records `updated_by` from the request; the scope's actor is not sent.
+        scope: Scope::new(Workspace::parse("default").unwrap(), "cli"),
+        _keep: Box::new(std::sync::Mutex::new(server)),
     }
 }
 
@@ -95,6 +111,7 @@ mod cases {
             doc.meta.updated_at
         );
         assert_eq!(doc.meta.expires_at, None);
+        assert_eq!(doc.meta.updated_by, f.scope.actor);
         let missing = f
             .store
             .get(&f.scope, &ns("signals"), &key("nope"))
@@ -582,3 +599,4 @@ macro_rules! contract_suite {
 }
 
 contract_suite!(sqlite, sqlite_fixture);
+contract_suite!(remote, remote_fixture);

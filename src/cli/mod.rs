@@ -10,9 +10,11 @@ mod history;
 mod import;
 mod incr;
 pub mod input;
+mod keys;
 mod list;
 pub mod output;
 mod progress;
+mod serve;
 mod set;
 mod stats;
 mod workspaces;
@@ -105,6 +107,11 @@ pub enum Command {
     /// Show where the config file is, and what it says.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run the REST server (the Agent Storage API) over the embedded store.
+    Serve(serve::ServeArgs),
+    /// Manage the API keys of `console serve`.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Everything a command needs: the settings, the store and the scope it acts in.
@@ -203,6 +210,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match command {
         Command::Config(c) => config_cmd::run(&global, c),
+        Command::Serve(a) => serve::run(&global, a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -217,7 +225,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
                 Command::Export(a) => export::run(&ctx, a),
                 Command::Import(a) => import::run(&ctx, a),
-                Command::Config(_) => unreachable!("handled above"),
+                Command::Keys(c) => keys::run(&ctx, c),
+                Command::Config(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod cursor;
 pub mod feed;
+pub mod keys;
 pub mod remote;
 pub mod sqlite;
 pub mod tier;

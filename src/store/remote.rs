@@ -413,8 +413,18 @@ impl RemoteStore {
                                 Err(_) => continue,
                             },
                             "error" => {
-                                if let Some(id) = event.id.and_then(|i| i.parse().ok()) {
-                                    last = id;
+                                // FEED_TRUNCATED tells where the log stands now: resume there
+                                // after the follower re-reads what it shows.
+                                let data: Value =
+                                    serde_json::from_str(&event.data).unwrap_or_default();
+                                match data["last_seq"].as_u64() {
+                                    Some(seq) => last = seq,
+                                    None => {
+                                        return Err(Error::internal(format!(
+                                            "change feed failed: {}",
+                                            event.data
+                                        )));
+                                    }
                                 }
                                 FeedItem::Truncated
                             }

@@ -1,0 +1,120 @@
+//! `console serve`: open the embedded store, bind the listen address, print
+//! `listening on http://ADDR` and run the REST server until SIGTERM or Ctrl-C.
+//! Requests act as their API key says (workspace, actor), never as the CLI.
+
+use super::Global;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::Workspace;
+use crate::server::{self, AppState, AuthMode, ServerOptions};
+use crate::store::{Backend, SqliteStore, Store};
+use clap::Args;
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: [serve] listen, 127.0.0.1:7474). Port 0 picks one.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// No API keys: every request acts in --workspace (default "default"). Loopback only.
+    #[arg(long)]
+    pub no_auth: bool,
+}
+
+fn resolve(listen: &str) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|e| Error::invalid(format!("cannot use listen address {listen:?}: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::invalid(format!("{listen:?} resolves to no address")));
+    }
+    Ok(addrs)
+}
+
+/// Resolves when the process gets SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load()?;
+    let listen = args.listen.unwrap_or_else(|| config.serve.listen.clone());
+    let addrs = resolve(&listen)?;
+    let auth = if args.no_auth {
+        if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(Error::invalid(format!(
+                "--no-auth refuses to listen on {a}: it is not a loopback address"
+            ))
+            .into());
+        }
+        let ws = global
+            .workspace
+            .clone()
+            .or(config.workspace.clone())
+            .unwrap_or_else(|| "default".into());
+        AuthMode::Open(Workspace::parse(&ws)?)
+    } else {
+        AuthMode::Keys
+    };
+    let path = match (&global.store, &config.serve.store) {
+        (Some(p), _) | (None, Some(p)) => p.clone(),
+        (None, None) => config.default_store()?,
+    };
+    let mut sqlite_options = config.sqlite_options();
+    sqlite_options.durable = config.serve.durable;
+    let store = Store::new(Backend::Sqlite(SqliteStore::open(&path, sqlite_options)?));
+    let options = ServerOptions {
+        auth,
+        body_limit_bytes: config.serve.body_limit_bytes,
+        rate_limit_per_minute: config.serve.rate_limit_per_minute,
+        ..ServerOptions::default()
+    };
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addrs.as_slice())
+            .await
+            .map_err(|e| Error::invalid(format!("cannot listen on {listen}: {e}")))?;
+        let bound = listener.local_addr()?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on http://{bound}")?;
+            out.flush()?;
+        }
+        tracing::info!(address = %bound, store = %path.display(), "console serve started");
+        let state = AppState::new(store, options);
+        server::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}

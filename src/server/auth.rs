@@ -1,0 +1,138 @@
+//! Who is calling: the bearer key (or the open workspace of `--no-auth`), the optional
+//! `X-Workspace-Id` check, the `updated_by` label, read-only keys and the rate limit.
+//! The result is a `Caller` in the request's extensions, which every handler scopes by.
+
+use super::AppState;
+use super::envelope::ApiError;
+use crate::error::{Error, ErrorKind};
+use crate::store::Scope;
+use crate::store::keys;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub scope: Scope,
+    pub read_only: bool,
+    /// The key id; `None` under `--no-auth`.
+    pub key_id: Option<String>,
+}
+
+/// How the server authenticates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthMode {
+    /// Bearer API keys from the store.
+    Keys,
+    /// No authentication: every request acts in this workspace (loopback only).
+    Open(crate::model::Workspace),
+}
+
+fn forbidden(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Forbidden, message)
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, Error> {
+    let unauthorized = |m: &str| Error::new(ErrorKind::Unauthorized, m);
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("missing API key: send Authorization: Bearer <key>"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not readable text"))?;
+    let (scheme, token) = text
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer <key>`",
+        ));
+    }
+    Ok(token.trim().to_string())
+}
+
+/// The `updated_by` label of a request without a key actor.
+fn client_label(headers: &HeaderMap) -> &'static str {
+    let client = headers
+        .get("x-orchagent-client")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match client.as_deref() {
+        Some("cli") => "cli",
+        // console's TUI on the remote backend.
+        Some("tui") => "tui",
+        _ => "api",
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> {
+    let (workspace, actor, read_only, key_id) = match &state.inner.options.auth {
+        AuthMode::Open(ws) => (ws.clone(), None, false, None),
+        AuthMode::Keys => {
+            let token = bearer(headers)?;
+            let info = state.admin(move |s| keys::authenticate(s, &token)).await?;
+            let ws = crate::model::Workspace::parse(&info.workspace)?;
+            (ws, info.actor, info.read_only, Some(info.id))
+        }
+    };
+    if let Some(v) = headers.get("x-workspace-id") {
+        let named = v.to_str().unwrap_or("").trim();
+        if named != workspace.as_str() {
+            return Err(forbidden(format!(
+                "this key has no access to workspace {}",
+                crate::model::shown(named)
+            )));
+        }
+    }
+    let actor = actor.unwrap_or_else(|| client_label(headers).to_string());
+    Ok(Caller {
+        scope: Scope::new(workspace, actor),
+        read_only,
+        key_id,
+    })
+}
+
+fn set_budget(headers: &mut HeaderMap, b: super::ratelimit::Budget) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(b.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(b.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(b.reset));
+}
+
+/// The middleware of every authenticated route.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let caller = match caller(&state, req.headers()).await {
+        Ok(c) => c,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let limiter = &state.inner.limiter;
+    let budget = if limiter.enabled() {
+        let id = caller.key_id.clone().unwrap_or_else(|| "local".to_string());
+        match limiter.check(&id) {
+            Ok(b) => Some(b),
+            Err((e, b)) => {
+                let mut r = ApiError(e).into_response();
+                set_budget(r.headers_mut(), b);
+                return r;
+            }
+        }
+    } else {
+        None
+    };
+    let mut response = if caller.read_only && is_write(req.method()) {
+        ApiError(forbidden("this API key is read-only")).into_response()
+    } else {
+        req.extensions_mut().insert(caller);
+        next.run(req).await
+    };
+    if let Some(b) = budget {
+        set_budget(response.headers_mut(), b);
+    }
+    response
+}

@@ -1,0 +1,170 @@
+//! The error envelope of the wire contract and the request id: `ApiError` turns a
+//! `crate::error::Error` into `{"error":{..},"metadata":{"request_id"}}` with the status of
+//! its kind, and the outermost middleware gives every response an `X-Request-Id` and turns
+//! any other error response (axum's own rejections, 404, 405, 413) into the same envelope.
+
+use crate::error::{Error, ErrorKind};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::time::Instant;
+
+tokio::task_local! {
+    /// The id of the request being handled, for error bodies built deep in a handler.
+    static REQUEST_ID: String;
+}
+
+/// Marks a response whose body already is the error envelope.
+#[derive(Clone, Copy)]
+struct Enveloped;
+
+/// A contract error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        ApiError(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The envelope body of an error with `code`.
+fn body(code: &str, message: &str, retryable: bool, details: Option<Value>, id: &str) -> Value {
+    let mut error = json!({"code": code, "message": message, "is_retryable": retryable});
+    if let Some(d) = details {
+        error["details"] = d;
+    }
+    json!({"error": error, "metadata": {"request_id": id}})
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    r.extensions_mut().insert(Enveloped);
+    r
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status =
+            StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if e.kind == ErrorKind::Internal {
+            tracing::error!(message = %e.message, "internal error");
+        }
+        let details = match e.kind {
+            ErrorKind::Conflict => Some(json!({"current_version": e.current_version})),
+            ErrorKind::RateLimited => e.retry_after.map(|s| json!({"retry_after": s})),
+            _ => None,
+        };
+        let b = body(
+            e.kind.code(),
+            &e.message,
+            e.kind.is_retryable(),
+            details,
+            &current_request_id(),
+        );
+        let mut r = json_response(status, &b);
+        if let Some(secs) = e.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
+    }
+}
+
+fn new_request_id() -> String {
+    let mut buf = [0u8; 8];
+    if getrandom::fill(&mut buf).is_err() {
+        // Unique enough for logs: time-based.
+        buf = (crate::model::now_ms() as u64).to_be_bytes();
+    }
+    let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+    format!("req_{hex}")
+}
+
+/// The code and status an error response that is not ours becomes.
+fn foreign(status: StatusCode) -> (StatusCode, &'static str) {
+    match status.as_u16() {
+        401 => (status, ErrorKind::Unauthorized.code()),
+        403 => (status, ErrorKind::Forbidden.code()),
+        404 => (status, ErrorKind::NotFound.code()),
+        405 => (status, "METHOD_NOT_ALLOWED"),
+        413 => (status, ErrorKind::TooLarge.code()),
+        // Unprocessable JSON, unsupported media type, bad query...: a bad request.
+        400..=499 => (StatusCode::BAD_REQUEST, ErrorKind::InvalidInput.code()),
+        _ => (status, ErrorKind::Internal.code()),
+    }
+}
+
+/// Rewrites an error response produced outside our handlers into the envelope.
+async fn envelope_foreign(response: Response, id: &str) -> Response {
+    let (parts, old_body) = response.into_parts();
+    let text = axum::body::to_bytes(old_body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (status, code) = foreign(parts.status);
+    let message = match (parts.status.as_u16(), text.is_empty()) {
+        (404, _) => "no such endpoint: see GET /openapi.json".to_string(),
+        (405, _) => "this method is not allowed on this path".to_string(),
+        (413, _) => "the request body is larger than this server accepts".to_string(),
+        (_, true) => parts
+            .status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string(),
+        (_, false) => text,
+    };
+    let retryable = status.is_server_error();
+    let mut r = json_response(status, &body(code, &message, retryable, None, id));
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        r.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    r
+}
+
+/// The outermost middleware: request id, envelope for foreign errors, one log line.
+pub async fn request_id(req: Request<Body>, next: Next) -> Response {
+    let id = new_request_id();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let status = response.status();
+    if (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<Enveloped>().is_none()
+    {
+        response = envelope_foreign(response, &id).await;
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        path = %crate::text::escape_controls(&path),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+/// The answer for paths that match no route.
+pub async fn not_found() -> ApiError {
+    ApiError(Error::not_found("no such endpoint: see GET /openapi.json"))
+}

@@ -1,0 +1,187 @@
+//! `console serve`: the REST server of the wire contract (`spec/api.md`) over a `Store`.
+//! This module holds the shared state, the router (routes, middleware order, body limit,
+//! fallbacks) and `serve`, which runs it on a listener until a shutdown future resolves.
+
+pub mod auth;
+pub mod envelope;
+pub mod ext;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod sse;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::{Backend, SqliteStore, Store};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use envelope::ApiError;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+pub use auth::{AuthMode, Caller};
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub auth: AuthMode,
+    /// Largest request body accepted (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Requests per minute per key; 0: unlimited.
+    pub rate_limit_per_minute: u32,
+    /// Interval of the heartbeat comments of change feeds.
+    pub heartbeat: Duration,
+    /// How often a change feed polls the change log when nothing woke it.
+    pub poll_interval: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            auth: AuthMode::Keys,
+            body_limit_bytes: 12 * 1024 * 1024,
+            rate_limit_per_minute: 0,
+            heartbeat: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(150),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) options: ServerOptions,
+    pub(crate) limiter: ratelimit::RateLimiter,
+    /// Woken after every write through this server, so feeds answer without waiting a poll.
+    pub(crate) changed: Notify,
+    /// Becomes `true` when the server shuts down: change feeds end.
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+/// The state every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl AppState {
+    pub fn new(store: Store, options: ServerOptions) -> AppState {
+        let (shutdown, _) = watch::channel(false);
+        AppState {
+            inner: Arc::new(Inner {
+                limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
+                store,
+                options,
+                changed: Notify::new(),
+                shutdown,
+            }),
+        }
+    }
+
+    /// Runs a store call on the blocking pool (SQLite calls block).
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state.inner.store))
+            .await
+            .map_err(|e| ApiError(Error::internal(format!("a store task failed: {e}"))))?
+            .map_err(ApiError)
+    }
+
+    /// Runs an administration call of the embedded backend on the blocking pool.
+    pub(crate) async fn admin<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.run(move |store| f(sqlite(store)?))
+            .await
+            .map_err(|e| e.0)
+    }
+
+    /// Tells change feeds that something was written.
+    pub(crate) fn notify_write(&self) {
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Ends every change feed, so graceful shutdown can finish.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+}
+
+/// The embedded backend behind a store (keys and usage live there).
+pub(crate) fn sqlite(store: &Store) -> Result<&SqliteStore> {
+    match &store.backend {
+        Backend::Sqlite(s) => Ok(s),
+        #[allow(unreachable_patterns)]
+        _ => Err(Error::new(
+            ErrorKind::InvalidInput,
+            "console serve needs an embedded store",
+        )),
+    }
+}
+
+/// The whole HTTP interface.
+pub fn router(state: AppState) -> Router {
+    let storage = Router::new()
+        .route("/workspaces", get(routes::workspaces))
+        .route("/storage", get(routes::list_namespaces))
+        .route("/storage/_stats", get(ext::stats_all))
+        .route("/storage/_changes", get(ext::changes))
+        .route("/storage/_watch", get(sse::watch_all))
+        .route(
+            "/storage/{ns}",
+            get(routes::list_keys).delete(routes::delete_namespace),
+        )
+        .route("/storage/{ns}/_stats", get(ext::stats_namespace))
+        .route("/storage/{ns}/_watch", get(sse::watch_namespace))
+        .route(
+            "/storage/{ns}/{key}",
+            get(routes::get_document)
+                .put(routes::put_document)
+                .patch(routes::patch_document)
+                .delete(routes::delete_document),
+        )
+        .route("/storage/{ns}/{key}/_watch", get(sse::watch_key))
+        .route("/storage/{ns}/{key}/_history", get(ext::history))
+        .route(
+            "/storage/{ns}/{key}/_history/{version}",
+            get(ext::history_version),
+        )
+        .route("/storage/{ns}/{key}/_incr", post(ext::incr))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let body_limit = state.inner.options.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/openapi.json", get(openapi::document))
+        .merge(storage)
+        .fallback(envelope::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(envelope::request_id))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight (change feeds end at once).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        state.begin_shutdown();
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(signal)
+        .await
+}

@@ -1,0 +1,251 @@
+//! API keys of the embedded store, for `console serve`: create (the secret is shown once),
+//! list, revoke, and authenticate a bearer token. A token is `csk_<id>_<secret>`; only the
+//! SHA-256 of the secret is stored, and it is compared in constant time.
+
+use super::sqlite::SqliteStore;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{self, Workspace};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const PREFIX: &str = "csk_";
+const ID_BYTES: usize = 6;
+const SECRET_BYTES: usize = 32;
+
+/// A stored key, without its secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    pub id: String,
+    pub workspace: String,
+    pub name: String,
+    /// Recorded as `updated_by` on writes made with this key.
+    pub actor: Option<String>,
+    pub read_only: bool,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A key just created: its record and the full token, which is never stored.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub info: KeyInfo,
+    pub token: String,
+}
+
+fn random_hex(n: usize) -> Result<String> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::internal(format!("no randomness available: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// An actor label is printable ASCII without spaces, 1-200 characters.
+fn check_actor(actor: &str) -> Result<()> {
+    if !actor.is_empty() && actor.len() <= 200 && actor.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "invalid actor label {}: use printable characters without spaces, e.g. org/agent@v1",
+            model::shown(actor)
+        )))
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.len() <= 200 && !name.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "a key name has at most 200 characters and no control characters",
+        ))
+    }
+}
+
+/// Creates a key for `ws` (creating the workspace when missing).
+pub fn create(
+    store: &SqliteStore,
+    ws: &Workspace,
+    name: Option<&str>,
+    actor: Option<&str>,
+    read_only: bool,
+) -> Result<NewKey> {
+    if let Some(a) = actor {
+        check_actor(a)?;
+    }
+    if let Some(n) = name {
+        check_name(n)?;
+    }
+    store.upsert_workspace(ws, None, None)?;
+    let id = random_hex(ID_BYTES)?;
+    let secret = random_hex(SECRET_BYTES)?;
+    let name = name.map_or_else(|| format!("key-{id}"), str::to_string);
+    let digest = hash(&secret);
+    let created = store.write_admin(|c, now| {
+        c.execute(
+            "INSERT INTO api_keys (id, workspace, name, actor, read_only, hash, created_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+            params![id, ws.as_str(), name, actor, read_only, digest, now],
+        )?;
+        Ok(now)
+    })?;
+    Ok(NewKey {
+        token: format!("{PREFIX}{id}_{secret}"),
+        info: KeyInfo {
+            id,
+            workspace: ws.as_str().to_string(),
+            name,
+            actor: actor.map(str::to_string),
+            read_only,
+            created_at: model::format_ms(created),
+            revoked_at: None,
+        },
+    })
+}
+
+type KeyRow = (KeyInfo, Vec<u8>);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok((
+        KeyInfo {
+            id: r.get(0)?,
+            workspace: r.get(1)?,
+            name: r.get(2)?,
+            actor: r.get(3)?,
+            read_only: r.get(4)?,
+            created_at: model::format_ms(r.get(5)?),
+            revoked_at: r.get::<_, Option<i64>>(6)?.map(model::format_ms),
+        },
+        r.get(7)?,
+    ))
+}
+
+const COLUMNS: &str = "id, workspace, name, actor, read_only, created_at, revoked_at, hash";
+
+/// Every key, oldest first.
+pub fn list(store: &SqliteStore) -> Result<Vec<KeyInfo>> {
+    store.read_admin(|c| {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))?;
+        let rows = stmt
+            .query_map([], row)?
+            .map(|r| r.map(|(info, _)| info))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    })
+}
+
+/// Revokes a key: it authenticates no more. Revoking twice keeps the first time.
+pub fn revoke(store: &SqliteStore, id: &str) -> Result<KeyInfo> {
+    let id = id.strip_prefix(PREFIX).unwrap_or(id);
+    let id = id.split('_').next().unwrap_or(id);
+    store.write_admin(|c, now| {
+        let n = c.execute(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+            params![id, now],
+        )?;
+        if n == 0 {
+            return Err(Error::not_found(format!("no API key {}", model::shown(id))));
+        }
+        Ok(())
+    })?;
+    find(store, id)?.ok_or_else(|| Error::internal("the key vanished after its revocation"))
+}
+
+fn find(store: &SqliteStore, id: &str) -> Result<Option<KeyInfo>> {
+    Ok(find_with_hash(store, id)?.map(|(info, _)| info))
+}
+
+fn find_with_hash(store: &SqliteStore, id: &str) -> Result<Option<KeyRow>> {
+    store.read_admin(|c| {
+        Ok(
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"))?
+                .query_row([id], row)
+                .optional()?,
+        )
+    })
+}
+
+fn unauthorized(message: &str) -> Error {
+    Error::new(ErrorKind::Unauthorized, message)
+}
+
+/// The key a bearer token names, when the token is valid and not revoked.
+pub fn authenticate(store: &SqliteStore, token: &str) -> Result<KeyInfo> {
+    let invalid = || unauthorized("invalid API key");
+    let rest = token.strip_prefix(PREFIX).ok_or_else(invalid)?;
+    let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
+    if id.len() != ID_BYTES * 2 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let (info, stored) = find_with_hash(store, id)?.ok_or_else(invalid)?;
+    let given = hash(secret);
+    if !bool::from(given.as_slice().ct_eq(stored.as_slice())) {
+        return Err(invalid());
+    }
+    if info.revoked_at.is_some() {
+        return Err(unauthorized("this API key has been revoked"));
+    }
+    Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteOptions;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("k.db"), SqliteOptions::default()).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn a_created_key_authenticates_until_revoked() {
+        let (_d, s) = store();
+        let ws = Workspace::parse("team-a").unwrap();
+        let k = create(&s, &ws, Some("ci"), Some("acme/bot@1"), true).unwrap();
+        assert!(k.token.starts_with("csk_"));
+        let info = authenticate(&s, &k.token).unwrap();
+        assert_eq!(info.workspace, "team-a");
+        assert_eq!(info.actor.as_deref(), Some("acme/bot@1"));
+        assert!(info.read_only);
+        assert_eq!(list(&s).unwrap().len(), 1);
+        revoke(&s, &k.info.id).unwrap();
+        let err = authenticate(&s, &k.token).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unauthorized);
+        assert!(err.message.contains("revoked"));
+    }
+
+    #[test]
+    fn wrong_or_malformed_tokens_are_refused() {
+        let (_d, s) = store();
+        let ws = Workspace::parse("w").unwrap();
+        let k = create(&s, &ws, None, None, false).unwrap();
+        let mut wrong = k.token.clone();
+        let last = wrong.pop().unwrap();
+        wrong.push(if last == '0' { '1' } else { '0' });
+        for bad in [
+            wrong.as_str(),
+            "",
+            "csk_",
+            "csk__",
+            "nope",
+            "csk_zzzzzzzzzzzz_abc",
+        ] {
+            let err = authenticate(&s, bad).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Unauthorized, "{bad}");
+        }
+        assert_eq!(
+            revoke(&s, "000000000000").unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(create(&s, &ws, None, Some("has space"), false).is_err());
+    }
+}
