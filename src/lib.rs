@@ -8,5 +8,6 @@ pub mod error;
 pub mod model;
 pub mod store;
 pub mod text;
+pub mod tui;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,6 +4,7 @@
 
 mod config_cmd;
 mod delete;
+mod demo;
 mod get;
 mod history;
 mod incr;
@@ -12,6 +13,7 @@ mod list;
 pub mod output;
 mod set;
 mod stats;
+mod tui;
 mod workspaces;
 
 use crate::config::Config;
@@ -92,6 +94,10 @@ pub enum Command {
     /// Show where the config file is, and what it says.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Open the terminal UI (what `console` alone does on a terminal).
+    Tui(tui::TuiArgs),
+    /// Build a demo store with realistic agent state and open the TUI on it.
+    Demo(demo::DemoArgs),
 }
 
 /// Everything a command needs: the settings, the store and the scope it acts in.
@@ -148,10 +154,15 @@ impl Ctx {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     let Some(command) = cli.command else {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return tui::run(&global, tui::TuiArgs::default());
+        }
         return Err(Error::invalid("no command given: try `console --help`").into());
     };
     match command {
         Command::Config(c) => config_cmd::run(&global, c),
+        Command::Tui(a) => tui::run(&global, a),
+        Command::Demo(a) => demo::run(&global, a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -164,7 +175,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::History(a) => history::run(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
-                Command::Config(_) => unreachable!("handled above"),
+                Command::Config(_) | Command::Tui(_) | Command::Demo(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -1,0 +1,231 @@
+//! The worker: a background thread that runs the store calls `update` asks for and sends
+//! each result back as an `Action`, so the UI never waits on storage. Superseded loads
+//! (the user moved on before they ran) are skipped.
+
+use super::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
+use super::components::keys::PAGE;
+use crate::config::TuiConfig;
+use crate::error::{ErrorKind, Result};
+use crate::model::{Key, Namespace};
+use crate::store::{ListOptions, PutOptions, Scope, Store};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+pub struct Worker {
+    pub store: Arc<Store>,
+    pub scope: Scope,
+    pub config: TuiConfig,
+}
+
+/// Starts the worker thread; effects sent to the returned channel run in order.
+pub fn spawn(worker: Worker, out: Sender<Action>) -> Sender<Effect> {
+    let (tx, rx) = channel::<Effect>();
+    std::thread::Builder::new()
+        .name("console-store".into())
+        .spawn(move || serve(worker, rx, out))
+        .expect("spawning the store thread");
+    tx
+}
+
+fn serve(worker: Worker, rx: Receiver<Effect>, out: Sender<Action>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        for effect in coalesce(batch) {
+            if let Some(action) = worker.run(effect) {
+                if out.send(action).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Drops loads that a newer load of the same kind supersedes.
+pub fn coalesce(batch: Vec<Effect>) -> Vec<Effect> {
+    let newest_doc = batch
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LoadDocument { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .max();
+    let newest_keys = batch
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LoadKeys {
+                generation, cursor: None, ..
+            } => Some(*generation),
+            _ => None,
+        })
+        .max();
+    batch
+        .into_iter()
+        .filter(|e| match e {
+            Effect::LoadDocument { generation, .. } => Some(*generation) == newest_doc,
+            Effect::LoadKeys { generation, .. } => newest_keys.is_none_or(|n| *generation >= n),
+            _ => true,
+        })
+        .collect()
+}
+
+fn names(ns: &str, key: &str) -> Result<(Namespace, Key)> {
+    Ok((Namespace::parse(ns)?, Key::parse(key)?))
+}
+
+impl Worker {
+    /// Runs one effect against the store.
+    pub fn run(&self, effect: Effect) -> Option<Action> {
+        let (store, scope) = (&self.store, &self.scope);
+        Some(match effect {
+            Effect::LoadNamespaces => Action::Namespaces(store.stats(scope, None)),
+            Effect::LoadKeys { ns, cursor, generation } => Action::Keys {
+                generation,
+                append: cursor.is_some(),
+                result: self.page(&ns, cursor),
+            },
+            Effect::LoadDocument { ns, key, generation } => Action::Document {
+                generation,
+                result: self.document(&ns, &key),
+            },
+            Effect::Patch {
+                ns,
+                targets,
+                partial,
+            } => {
+                let action = partial
+                    .get(&self.config.action_field)
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let results = targets
+                    .into_iter()
+                    .map(|(key, version)| {
+                        let r = names(&ns, &key).and_then(|(n, k)| {
+                            store.patch(scope, &n, &k, partial.clone(), Some(version))
+                        });
+                        (key, r)
+                    })
+                    .collect();
+                Action::Triaged {
+                    ns,
+                    action,
+                    results,
+                }
+            }
+            Effect::Put {
+                ns,
+                key,
+                value,
+                expected_version,
+                create_only,
+            } => {
+                let outcome = self.put(&ns, &key, value, expected_version, create_only);
+                Action::Saved { ns, key, outcome }
+            }
+            Effect::Delete {
+                ns,
+                key,
+                expected_version,
+            } => {
+                let result = names(&ns, &key)
+                    .and_then(|(n, k)| store.delete(scope, &n, &k, Some(expected_version)));
+                Action::Deleted { ns, key, result }
+            }
+            Effect::DeleteNamespace { ns } => {
+                let result =
+                    Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
+                Action::NamespaceDeleted { ns, result }
+            }
+            Effect::ExternalEdit { .. } | Effect::Quit => return None,
+        })
+    }
+
+    fn page(&self, ns: &str, cursor: Option<String>) -> Result<Page> {
+        let n = Namespace::parse(ns)?;
+        let page = self.store.list(
+            &self.scope,
+            &n,
+            &ListOptions {
+                limit: PAGE,
+                cursor,
+                prefix: None,
+                detail: true,
+            },
+        )?;
+        let rows = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|meta| {
+                // The triage marker needs the value; skip it for documents too large to
+                // preview rather than read megabytes per row.
+                let (reviewed, action) = if meta.size_bytes <= self.config.preview_limit_bytes {
+                    Key::parse(&meta.key)
+                        .and_then(|k| self.store.get(&self.scope, &n, &k))
+                        .map(|d| KeyRow::triage(&d.value, &self.config))
+                        .unwrap_or((false, None))
+                } else {
+                    (false, None)
+                };
+                KeyRow {
+                    meta,
+                    reviewed,
+                    action,
+                }
+            })
+            .collect();
+        Ok(Page {
+            rows,
+            cursor: page.cursor,
+            has_more: page.has_more,
+        })
+    }
+
+    fn document(&self, ns: &str, key: &str) -> Result<Loaded> {
+        let (n, k) = names(ns, key)?;
+        let mut doc = self.store.get(&self.scope, &n, &k)?;
+        let limit = self.config.preview_limit_bytes as usize;
+        if doc.meta.size_bytes as usize <= limit {
+            return Ok(Loaded { doc, preview: None });
+        }
+        let text = serde_json::to_string_pretty(&doc.value)?;
+        let mut cut = limit.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        doc.value = Value::Null;
+        Ok(Loaded {
+            doc,
+            preview: Some(text[..cut].to_string()),
+        })
+    }
+
+    fn put(
+        &self,
+        ns: &str,
+        key: &str,
+        value: Value,
+        expected_version: Option<u64>,
+        create_only: bool,
+    ) -> SaveOutcome {
+        let (n, k) = match names(ns, key) {
+            Ok(nk) => nk,
+            Err(e) => return SaveOutcome::Failed(e),
+        };
+        let opts = PutOptions {
+            expected_version,
+            create_only,
+            ttl: None,
+        };
+        match self.store.put(&self.scope, &n, &k, value, &opts) {
+            Ok(w) => SaveOutcome::Saved(w.meta),
+            Err(e) if e.kind == ErrorKind::Conflict => match self.store.get(&self.scope, &n, &k) {
+                Ok(d) => SaveOutcome::Conflict(Some(d)),
+                Err(e) if e.kind == ErrorKind::NotFound => SaveOutcome::Conflict(None),
+                Err(e) => SaveOutcome::Failed(e),
+            },
+            Err(e) => SaveOutcome::Failed(e),
+        }
+    }
+}
