@@ -49,7 +49,10 @@ pub fn info() -> Style {
 }
 
 pub fn badge() -> Style {
-    Style::new().bg(Color::Red).fg(Color::White).add_modifier(Modifier::BOLD)
+    Style::new()
+        .bg(Color::Red)
+        .fg(Color::White)
+        .add_modifier(Modifier::BOLD)
 }
 
 pub fn status() -> Style {

@@ -12,8 +12,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     if area.width < 4 || area.height < 4 {
         return;
     }
-    let [main, bottom] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
+    let [main, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
     let open = app.keys.ns.as_deref();
     if app.narrow() {
         match app.focus {
@@ -28,7 +27,8 @@ pub fn draw(f: &mut Frame, app: &App) {
             Constraint::Percentage(40),
         ])
         .areas(main);
-        app.namespaces.draw(f, a, app.focus == Pane::Namespaces, open);
+        app.namespaces
+            .draw(f, a, app.focus == Pane::Namespaces, open);
         app.keys.draw(f, b, app.focus == Pane::Keys, app.now_ms);
         app.doc.draw(f, c, app.focus == Pane::Document, app.now_ms);
     }

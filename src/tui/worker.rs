@@ -55,7 +55,9 @@ pub fn coalesce(batch: Vec<Effect>) -> Vec<Effect> {
         .iter()
         .filter_map(|e| match e {
             Effect::LoadKeys {
-                generation, cursor: None, ..
+                generation,
+                cursor: None,
+                ..
             } => Some(*generation),
             _ => None,
         })
@@ -80,12 +82,20 @@ impl Worker {
         let (store, scope) = (&self.store, &self.scope);
         Some(match effect {
             Effect::LoadNamespaces => Action::Namespaces(store.stats(scope, None)),
-            Effect::LoadKeys { ns, cursor, generation } => Action::Keys {
+            Effect::LoadKeys {
+                ns,
+                cursor,
+                generation,
+            } => Action::Keys {
                 generation,
                 append: cursor.is_some(),
                 result: self.page(&ns, cursor),
             },
-            Effect::LoadDocument { ns, key, generation } => Action::Document {
+            Effect::LoadDocument {
+                ns,
+                key,
+                generation,
+            } => Action::Document {
                 generation,
                 result: self.document(&ns, &key),
             },
@@ -133,8 +143,7 @@ impl Worker {
                 Action::Deleted { ns, key, result }
             }
             Effect::DeleteNamespace { ns } => {
-                let result =
-                    Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
+                let result = Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
                 Action::NamespaceDeleted { ns, result }
             }
             Effect::ExternalEdit { .. } | Effect::Quit => return None,

@@ -30,7 +30,10 @@ impl ConflictState {
     pub fn new(editor: Box<EditorState>, current: Option<Document>) -> ConflictState {
         let base = pretty(&editor.base_value);
         let mine = editor.text();
-        let theirs = current.as_ref().map(|d| pretty(&d.value)).unwrap_or_default();
+        let theirs = current
+            .as_ref()
+            .map(|d| pretty(&d.value))
+            .unwrap_or_default();
         let b: Vec<&str> = base.lines().collect();
         let m: Vec<&str> = mine.lines().collect();
         let t: Vec<&str> = theirs.lines().collect();
@@ -74,7 +77,11 @@ impl ConflictState {
         .areas(area);
         let e = &self.editor;
         let now = match &self.current {
-            Some(d) => format!("v{} by {}", d.meta.version, escape_controls(&d.meta.updated_by)),
+            Some(d) => format!(
+                "v{} by {}",
+                d.meta.version,
+                escape_controls(&d.meta.updated_by)
+            ),
             None => "deleted".to_string(),
         };
         f.render_widget(
@@ -93,9 +100,22 @@ impl ConflictState {
             top,
         );
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(cols);
-        Self::column(format!(" Your edit vs v{} ", e.base_version), &self.mine, self.scroll, f, left);
-        Self::column(format!(" Store now ({now}) vs v{} ", e.base_version), &self.theirs, self.scroll, f, right);
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(cols);
+        Self::column(
+            format!(" Your edit vs v{} ", e.base_version),
+            &self.mine,
+            self.scroll,
+            f,
+            left,
+        );
+        Self::column(
+            format!(" Store now ({now}) vs v{} ", e.base_version),
+            &self.theirs,
+            self.scroll,
+            f,
+            right,
+        );
         f.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled("r", theme::key_hint()),

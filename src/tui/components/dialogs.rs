@@ -41,7 +41,12 @@ fn frame(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, w: u16) {
         .borders(Borders::ALL)
         .border_style(theme::error())
         .title(Span::styled(format!(" {title} "), theme::title(true)));
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        r,
+    );
 }
 
 impl ConfirmDelete {
@@ -53,7 +58,10 @@ impl ConfirmDelete {
                 escape_controls(&self.key),
                 self.version
             )),
-            Line::styled("It is deleted only if nobody changed it since.", theme::dim()),
+            Line::styled(
+                "It is deleted only if nobody changed it since.",
+                theme::dim(),
+            ),
             Line::from(vec![
                 Span::styled("y", theme::key_hint()),
                 Span::raw(" delete   "),
@@ -83,7 +91,11 @@ impl ConfirmNamespace {
                 Span::styled("> ", theme::key_hint()),
                 Span::styled(
                     format!("{}▏", escape_controls(&self.typed)),
-                    if self.matches() { theme::error() } else { Style::new() },
+                    if self.matches() {
+                        theme::error()
+                    } else {
+                        Style::new()
+                    },
                 ),
             ]),
         ];
@@ -107,7 +119,10 @@ impl Menu {
             } else {
                 Style::new()
             };
-            lines.push(Line::styled(format!(" {} {}", i + 1, escape_controls(a)), style));
+            lines.push(Line::styled(
+                format!(" {} {}", i + 1, escape_controls(a)),
+                style,
+            ));
         }
         frame(f, area, "Action", lines, 48);
     }

@@ -64,7 +64,8 @@ impl DocPane {
             self.cursor = 0;
             self.offset.set(0);
         }
-        self.folded.retain(|&i| self.lines.get(i).is_some_and(|l| l.close.is_some()));
+        self.folded
+            .retain(|&i| self.lines.get(i).is_some_and(|l| l.close.is_some()));
         self.loaded = Some(loaded);
         self.failed = None;
         self.refresh_visible();
@@ -93,7 +94,9 @@ impl DocPane {
 
     /// Folds or unfolds the container the cursor is in.
     pub fn toggle_fold(&mut self) {
-        let Some(line) = self.cursor_line() else { return };
+        let Some(line) = self.cursor_line() else {
+            return;
+        };
         let Some(opener) = json::enclosing_opener(&self.lines, line) else {
             return;
         };
@@ -104,7 +107,9 @@ impl DocPane {
     }
 
     pub fn set_fold(&mut self, fold: bool) {
-        let Some(line) = self.cursor_line() else { return };
+        let Some(line) = self.cursor_line() else {
+            return;
+        };
         if let Some(opener) = json::enclosing_opener(&self.lines, line) {
             if fold {
                 self.folded.insert(opener);
@@ -120,12 +125,14 @@ impl DocPane {
         let line = self.cursor_line().unwrap_or(0);
         self.folded.clear();
         if fold {
-            self.folded.extend(
-                (1..self.lines.len()).filter(|&i| self.lines[i].close.is_some()),
-            );
+            self.folded
+                .extend((1..self.lines.len()).filter(|&i| self.lines[i].close.is_some()));
         }
         self.refresh_visible();
-        let shown = (0..=line).rev().find(|l| self.visible.contains(l)).unwrap_or(0);
+        let shown = (0..=line)
+            .rev()
+            .find(|l| self.visible.contains(l))
+            .unwrap_or(0);
         self.place_cursor_on(shown);
     }
 
@@ -169,7 +176,11 @@ impl DocPane {
         let mut out = vec![
             Line::from(vec![
                 Span::styled(
-                    format!("{}/{}", escape_controls(&m.namespace), escape_controls(&m.key)),
+                    format!(
+                        "{}/{}",
+                        escape_controls(&m.namespace),
+                        escape_controls(&m.key)
+                    ),
                     theme::title(true),
                 ),
                 Span::styled(

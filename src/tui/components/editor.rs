@@ -35,7 +35,10 @@ pub fn pretty(v: &Value) -> String {
 impl EditorState {
     pub fn new(ns: &str, key: &str, version: u64, value: Value, text: Option<String>) -> Self {
         let text = text.unwrap_or_else(|| pretty(&value));
-        let lines: Vec<String> = text.split('\n').map(|l| escape_controls(l).into_owned()).collect();
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(|l| escape_controls(l).into_owned())
+            .collect();
         let mut textarea = TextArea::new(lines);
         textarea.set_line_number_style(theme::dim());
         textarea.set_cursor_line_style(Style::new().add_modifier(Modifier::UNDERLINED));
@@ -82,7 +85,8 @@ impl EditorState {
 
     pub fn draw(&self, f: &mut Frame, area: Rect) {
         f.render_widget(Clear, area);
-        let [main, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let [main, foot] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
         let title = format!(
             " Edit {}/{} (from v{}) ",
             escape_controls(&self.ns),
@@ -98,7 +102,9 @@ impl EditorState {
         f.render_widget(&self.textarea, inner);
         let status = match (&self.error, self.saving) {
             (_, true) => Line::styled("saving…", theme::info()),
-            (Some(e), _) => Line::styled(format!("invalid JSON: {e} (cannot save)"), theme::error()),
+            (Some(e), _) => {
+                Line::styled(format!("invalid JSON: {e} (cannot save)"), theme::error())
+            }
             (None, _) if self.discard_armed => {
                 Line::styled("unsaved changes: Esc again discards them", theme::error())
             }

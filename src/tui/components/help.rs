@@ -41,6 +41,9 @@ pub fn draw(f: &mut Frame, area: Rect, scroll: u16) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::border(true))
-        .title(Span::styled(" Help (j/k scroll, Esc close) ", theme::title(true)));
+        .title(Span::styled(
+            " Help (j/k scroll, Esc close) ",
+            theme::title(true),
+        ));
     f.render_widget(Paragraph::new(lines()).block(block).scroll((scroll, 0)), r);
 }

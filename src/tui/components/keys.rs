@@ -93,8 +93,12 @@ impl KeysPane {
         match self.sort {
             SortCol::Key => {}
             SortCol::Version => view.sort_by_key(|&i| rows[i].meta.version),
-            SortCol::Updated => view.sort_by(|&a, &b| rows[a].meta.updated_at.cmp(&rows[b].meta.updated_at)),
-            SortCol::By => view.sort_by(|&a, &b| rows[a].meta.updated_by.cmp(&rows[b].meta.updated_by)),
+            SortCol::Updated => {
+                view.sort_by(|&a, &b| rows[a].meta.updated_at.cmp(&rows[b].meta.updated_at))
+            }
+            SortCol::By => {
+                view.sort_by(|&a, &b| rows[a].meta.updated_by.cmp(&rows[b].meta.updated_by))
+            }
             SortCol::Size => view.sort_by_key(|&i| rows[i].meta.size_bytes),
         }
         if self.reverse {
@@ -126,7 +130,9 @@ impl KeysPane {
         let near = self.selected + NEAR_END >= self.view.len();
         // With a filter hiding most rows, stop fetching on our own after a while.
         let filtered = !self.filter.is_empty() || self.unreviewed_only;
-        near && (!filtered || self.rows.len() < 20 * PAGE || self.selected + 1 >= self.view.len() && !self.view.is_empty())
+        near && (!filtered
+            || self.rows.len() < 20 * PAGE
+            || self.selected + 1 >= self.view.len() && !self.view.is_empty())
     }
 
     /// The next unreviewed row after the selection (in view order), if any.
@@ -136,7 +142,10 @@ impl KeysPane {
 
     /// (reviewed, loaded) over the rows loaded.
     pub fn progress(&self) -> (usize, usize) {
-        (self.rows.iter().filter(|r| r.reviewed).count(), self.rows.len())
+        (
+            self.rows.iter().filter(|r| r.reviewed).count(),
+            self.rows.len(),
+        )
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, focused: bool, now_ms: i64) {
@@ -167,13 +176,20 @@ impl KeysPane {
             lines.push(Line::from(vec![
                 Span::styled("/", theme::key_hint()),
                 Span::raw(format!("{}{cursor}", escape_controls(&self.filter))),
-                Span::styled(format!("  {} of {} loaded match", self.view.len(), self.rows.len()), theme::dim()),
+                Span::styled(
+                    format!("  {} of {} loaded match", self.view.len(), self.rows.len()),
+                    theme::dim(),
+                ),
             ]));
         }
-        // Columns: marker 2, key (rest), version 5, updated 9, by 12, size 9.
-        let fixed = 2 + 6 + 10 + 13 + 9;
-        let show_meta = width >= fixed + 12;
-        let key_w = if show_meta { width - fixed } else { width.saturating_sub(2) };
+        // Columns: marker 2, key (rest), version 5, updated 8, by 10, size 8 (plus gaps).
+        let fixed = 2 + 6 + 9 + 11 + 8;
+        let show_meta = width >= fixed + 10;
+        let key_w = if show_meta {
+            width - fixed
+        } else {
+            width.saturating_sub(2)
+        };
         let arrow = |c: SortCol| {
             if self.sort == c {
                 if self.reverse { "▼" } else { "▲" }
@@ -184,7 +200,7 @@ impl KeysPane {
         let mut header = format!("  {:<key_w$}", format!("KEY{}", arrow(SortCol::Key)));
         if show_meta {
             header.push_str(&format!(
-                "{:>5} {:<9} {:<12} {:>8}",
+                "{:>5} {:<8} {:<10} {:>8}",
                 format!("VER{}", arrow(SortCol::Version)),
                 format!("UPDATED{}", arrow(SortCol::Updated)),
                 format!("BY{}", arrow(SortCol::By)),
@@ -226,9 +242,9 @@ impl KeysPane {
                 let updated = parse_time(&r.meta.updated_at)
                     .map(|t| relative_time(t, now_ms))
                     .unwrap_or_default();
-                let by = clip(&escape_controls(&r.meta.updated_by), 12);
+                let by = clip(&escape_controls(&r.meta.updated_by), 10);
                 text.push_str(&format!(
-                    "{:>5} {:<9} {:<12} {:>8}",
+                    "{:>5} {:<8} {:<10} {:>8}",
                     r.meta.version,
                     updated,
                     by,

@@ -53,7 +53,11 @@ impl NamespacesPane {
         }
         for (i, s) in self.items.iter().enumerate().skip(offset).take(height) {
             let count = s.documents.to_string();
-            let marker = if open == Some(s.namespace.as_str()) { "▸" } else { " " };
+            let marker = if open == Some(s.namespace.as_str()) {
+                "▸"
+            } else {
+                " "
+            };
             let name_w = width.saturating_sub(count.len() + 2);
             let name = clip(&escape_controls(&s.namespace), name_w);
             let pad = width.saturating_sub(name.chars().count() + count.len() + 1);

@@ -38,7 +38,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let message = match (&app.message, app.loading()) {
         (Some(m), _) => Line::styled(
             clip(&escape_controls(&m.text), width),
-            if m.error { theme::error() } else { theme::info() },
+            if m.error {
+                theme::error()
+            } else {
+                theme::info()
+            },
         ),
         (None, true) => Line::styled("⟳ loading…", theme::dim()),
         (None, false) => Line::raw(""),

@@ -111,7 +111,11 @@ pub(crate) fn load_document(app: &mut App, ns: String, key: String, fx: &mut Vec
     let generation = app.generation();
     app.doc.generation = generation;
     app.doc.loading = true;
-    fx.push(Effect::LoadDocument { ns, key, generation });
+    fx.push(Effect::LoadDocument {
+        ns,
+        key,
+        generation,
+    });
 }
 
 /// Reloads namespaces, the listed page and the document shown (`R`).
@@ -133,4 +137,3 @@ pub(crate) fn focus(app: &mut App, pane: Pane, fx: &mut Vec<Effect>) {
         follow_selection(app, fx, false);
     }
 }
-

@@ -1,7 +1,7 @@
 //! Keys for the three panes: navigation, drilling in and out, filter and search input,
 //! folding, marks and sorting. Writes are handed to `writes`.
 
-use super::{follow_selection, focus, maybe_more, open_namespace, reload, writes};
+use super::{focus, follow_selection, maybe_more, open_namespace, reload, writes};
 use crate::tui::action::Effect;
 use crate::tui::app::{App, Modal, Pane};
 use crate::tui::keymap::{self, Cmd};
@@ -98,7 +98,9 @@ fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
             let n = &mut app.namespaces;
             let last = n.items.len().saturating_sub(1) as isize;
             let before = n.selected;
-            n.selected = (n.selected as isize).saturating_add(delta).clamp(0, last.max(0)) as usize;
+            n.selected = (n.selected as isize)
+                .saturating_add(delta)
+                .clamp(0, last.max(0)) as usize;
             if n.selected != before || app.keys.ns.is_none() {
                 if let Some(ns) = app.namespaces.current().map(|s| s.namespace.clone()) {
                     open_namespace(app, &ns, fx);

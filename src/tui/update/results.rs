@@ -160,7 +160,12 @@ fn namespaces(
     let keep = app.namespaces.current().map(|s| s.namespace.clone());
     app.namespaces.items = items;
     app.namespaces.loaded = true;
-    let find = |name: &str| app.namespaces.items.iter().position(|s| s.namespace == name);
+    let find = |name: &str| {
+        app.namespaces
+            .items
+            .iter()
+            .position(|s| s.namespace == name)
+    };
     app.namespaces.selected = keep
         .as_deref()
         .and_then(find)
@@ -267,7 +272,9 @@ fn saved(app: &mut App, ns: String, key: String, outcome: SaveOutcome, fx: &mut 
                 e.saving = false;
                 app.modal = Some(Modal::Conflict(Box::new(ConflictState::new(e, current))));
             }
-            app.error(format!("CONFLICT: {ns}/{key} changed since you loaded it; nothing was saved"));
+            app.error(format!(
+                "CONFLICT: {ns}/{key} changed since you loaded it; nothing was saved"
+            ));
         }
         SaveOutcome::Failed(e) => {
             if let Some(Modal::Editor(ed)) = &mut app.modal {

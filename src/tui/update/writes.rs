@@ -15,8 +15,14 @@ pub fn triage_patch(s: &Session, now_ms: i64, action: Option<&str>) -> Map<Strin
     let c = &s.config;
     let mut m = Map::new();
     m.insert(c.reviewed_field.clone(), Value::Bool(true));
-    m.insert(c.reviewed_at_field.clone(), Value::String(format_ms(now_ms)));
-    m.insert(c.reviewed_by_field.clone(), Value::String(s.reviewer.clone()));
+    m.insert(
+        c.reviewed_at_field.clone(),
+        Value::String(format_ms(now_ms)),
+    );
+    m.insert(
+        c.reviewed_by_field.clone(),
+        Value::String(s.reviewer.clone()),
+    );
     if let Some(a) = action {
         m.insert(c.action_field.clone(), Value::String(a.to_string()));
     }
@@ -44,7 +50,9 @@ fn targets(app: &App) -> Vec<(String, u64)> {
             .map(|m| (m.key.clone(), m.version))
             .collect();
     }
-    focused_document(app).map(|(_, k, v)| vec![(k, v)]).unwrap_or_default()
+    focused_document(app)
+        .map(|(_, k, v)| vec![(k, v)])
+        .unwrap_or_default()
 }
 
 /// (namespace, key, version shown) of the document in focus.
@@ -124,7 +132,10 @@ pub(super) fn choose_action(app: &mut App, menu: Menu, fx: &mut Vec<Effect>) {
         return;
     };
     let partial = triage_patch(&app.session, app.now_ms, Some(&action));
-    app.info(format!("setting {action} on {} document(s)…", menu.targets.len()));
+    app.info(format!(
+        "setting {action} on {} document(s)…",
+        menu.targets.len()
+    ));
     fx.push(Effect::Patch {
         ns: menu.ns,
         targets: menu.targets,
