@@ -102,8 +102,9 @@ impl Trace {
         if let Some(out) = &mut self.out {
             let _ = writeln!(
                 out,
-                "frame={} at_ms={:.1} handle_and_draw_us={} draw_us={} keys_in_batch={} rows={} loading={}",
+                "frame={} epoch_ms={} at_ms={:.1} handle_and_draw_us={} draw_us={} keys_in_batch={} rows={} loading={}",
                 self.frames,
+                now_ms(),
                 self.start.elapsed().as_secs_f64() * 1000.0,
                 busy_since.elapsed().as_micros(),
                 draw.as_micros(),

@@ -238,3 +238,104 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Workspace;
+    use crate::store::{Backend, SqliteStore};
+    use serde_json::json;
+
+    fn worker(dir: &std::path::Path, limit: u64) -> Worker {
+        let store = SqliteStore::open(&dir.join("s.db"), Default::default()).unwrap();
+        Worker {
+            store: Arc::new(Store::new(Backend::Sqlite(store))),
+            scope: Scope::new(Workspace::parse("default").unwrap(), "tui"),
+            config: TuiConfig {
+                preview_limit_bytes: limit,
+                ..TuiConfig::default()
+            },
+        }
+    }
+
+    fn put(w: &Worker, key: &str, v: Value) {
+        let (n, k) = names("findings", key).unwrap();
+        w.store
+            .put(&w.scope, &n, &k, v, &PutOptions::default())
+            .unwrap();
+    }
+
+    #[test]
+    fn pages_carry_triage_state_and_big_documents_are_previews() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = worker(dir.path(), 200);
+        put(&w, "a", json!({"reviewed": true, "action": "fix"}));
+        put(&w, "b", json!({"reviewed": false}));
+        put(&w, "c", json!({"blob": "x".repeat(1000)}));
+        let page = w.page("findings", None).unwrap();
+        let got: Vec<_> = page
+            .rows
+            .iter()
+            .map(|r| (r.meta.key.as_str(), r.reviewed, r.action.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", true, Some("fix")),
+                ("b", false, None),
+                ("c", false, None)
+            ]
+        );
+        let big = w.document("findings", "c").unwrap();
+        let preview = big.preview.expect("a preview");
+        assert!(preview.len() <= 200 && preview.starts_with("{\n  \"blob\": \"xxx"));
+        assert_eq!(big.doc.value, Value::Null);
+        assert!(w.document("findings", "a").unwrap().preview.is_none());
+    }
+
+    #[test]
+    fn a_conflicting_put_returns_the_current_document_and_patches_are_conditional() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = worker(dir.path(), 1 << 20);
+        put(&w, "a", json!({"n": 1}));
+        put(&w, "a", json!({"n": 2}));
+        let outcome = w.put("findings", "a", json!({"n": 3}), Some(1), false);
+        let SaveOutcome::Conflict(Some(current)) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!((current.meta.version, current.value), (2, json!({"n": 2})));
+        let mut partial = serde_json::Map::new();
+        partial.insert("reviewed".into(), json!(true));
+        let Some(Action::Triaged { results, .. }) = w.run(Effect::Patch {
+            ns: "findings".into(),
+            targets: vec![("a".into(), 1), ("a".into(), 2)],
+            partial,
+        }) else {
+            panic!()
+        };
+        assert_eq!(results[0].1.as_ref().unwrap_err().kind, ErrorKind::Conflict);
+        assert_eq!(results[1].1.as_ref().unwrap().version, 3);
+    }
+
+    #[test]
+    fn superseded_loads_are_dropped() {
+        let load = |generation| Effect::LoadDocument {
+            ns: "n".into(),
+            key: "k".into(),
+            generation,
+        };
+        let keys = |generation, cursor: Option<&str>| Effect::LoadKeys {
+            ns: "n".into(),
+            cursor: cursor.map(String::from),
+            generation,
+        };
+        let out = coalesce(vec![
+            load(1),
+            keys(2, Some("c")),
+            keys(3, None),
+            Effect::LoadNamespaces,
+            load(4),
+        ]);
+        assert_eq!(out, vec![keys(3, None), Effect::LoadNamespaces, load(4)]);
+    }
+}
