@@ -57,10 +57,10 @@ impl Input {
                     Ok(false) => None,
                     Err(_) => return,
                 };
-                if let Some(a) = action {
-                    if tx.send(a).is_err() {
-                        return;
-                    }
+                if let Some(a) = action
+                    && tx.send(a).is_err()
+                {
+                    return;
                 }
             }
         });

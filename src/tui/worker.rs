@@ -33,10 +33,10 @@ fn serve(worker: Worker, rx: Receiver<Effect>, out: Sender<Action>) {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         for effect in coalesce(batch) {
-            if let Some(action) = worker.run(effect) {
-                if out.send(action).is_err() {
-                    return;
-                }
+            if let Some(action) = worker.run(effect)
+                && out.send(action).is_err()
+            {
+                return;
             }
         }
     }

@@ -50,10 +50,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             Pane::Namespaces => {}
         },
-        Cmd::SearchNext | Cmd::SearchPrev => {
-            if !app.doc.search_step(cmd == Cmd::SearchNext, false) {
-                app.info("no match");
-            }
+        Cmd::SearchNext | Cmd::SearchPrev
+            if !app.doc.search_step(cmd == Cmd::SearchNext, false) =>
+        {
+            app.info("no match");
         }
         Cmd::ToggleFold => app.doc.toggle_fold(),
         Cmd::FoldPrefix => app.doc.pending_z = true,
@@ -101,10 +101,10 @@ fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
             n.selected = (n.selected as isize)
                 .saturating_add(delta)
                 .clamp(0, last.max(0)) as usize;
-            if n.selected != before || app.keys.ns.is_none() {
-                if let Some(ns) = app.namespaces.current().map(|s| s.namespace.clone()) {
-                    open_namespace(app, &ns, fx);
-                }
+            if (n.selected != before || app.keys.ns.is_none())
+                && let Some(ns) = app.namespaces.current().map(|s| s.namespace.clone())
+            {
+                open_namespace(app, &ns, fx);
             }
         }
         Pane::Keys => {

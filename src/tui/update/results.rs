@@ -37,10 +37,10 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     app.keys.cursor = page.cursor;
                     app.keys.has_more = page.has_more;
                     app.keys.refresh_view();
-                    if let Some(k) = keep {
-                        if let Some(p) = position(&app.keys, &k) {
-                            app.keys.selected = p;
-                        }
+                    if let Some(k) = keep
+                        && let Some(p) = position(&app.keys, &k)
+                    {
+                        app.keys.selected = p;
                     }
                     follow_selection(app, fx, false);
                     maybe_more(app, fx);
@@ -60,13 +60,13 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                         .preview
                         .is_none()
                         .then(|| KeyRow::triage(&loaded.doc.value, cfg));
-                    if app.keys.ns.as_deref() == Some(loaded.doc.meta.namespace.as_str()) {
-                        if let Some(row) = app.keys.row_mut(&loaded.doc.meta.key) {
-                            row.meta = loaded.doc.meta.clone();
-                            if let Some((reviewed, action)) = triage {
-                                row.reviewed = reviewed;
-                                row.action = action;
-                            }
+                    if app.keys.ns.as_deref() == Some(loaded.doc.meta.namespace.as_str())
+                        && let Some(row) = app.keys.row_mut(&loaded.doc.meta.key)
+                    {
+                        row.meta = loaded.doc.meta.clone();
+                        if let Some((reviewed, action)) = triage {
+                            row.reviewed = reviewed;
+                            row.action = action;
                         }
                     }
                     app.doc.set(loaded);
@@ -171,23 +171,21 @@ fn namespaces(
         .and_then(find)
         .unwrap_or(app.namespaces.selected)
         .min(app.namespaces.items.len().saturating_sub(1));
-    if first {
-        if let Some(start) = app.session.start_namespace.clone() {
-            match find(&start) {
-                Some(i) => {
-                    app.namespaces.selected = i;
-                    open_namespace(app, &start, fx);
-                    app.focus = Pane::Keys;
-                    return;
-                }
-                None => app.error(format!("namespace {start} has no documents")),
+    if first && let Some(start) = app.session.start_namespace.clone() {
+        match find(&start) {
+            Some(i) => {
+                app.namespaces.selected = i;
+                open_namespace(app, &start, fx);
+                app.focus = Pane::Keys;
+                return;
             }
+            None => app.error(format!("namespace {start} has no documents")),
         }
     }
-    if app.keys.ns.is_none() {
-        if let Some(ns) = app.namespaces.current().map(|s| s.namespace.clone()) {
-            open_namespace(app, &ns, fx);
-        }
+    if app.keys.ns.is_none()
+        && let Some(ns) = app.namespaces.current().map(|s| s.namespace.clone())
+    {
+        open_namespace(app, &ns, fx);
     }
 }
 
@@ -208,13 +206,13 @@ fn triaged(
         match r {
             Ok(meta) => {
                 ok += 1;
-                if app.keys.ns.as_deref() == Some(ns.as_str()) {
-                    if let Some(row) = app.keys.row_mut(&key) {
-                        row.meta = meta;
-                        row.reviewed = true;
-                        if action.is_some() {
-                            row.action = action.clone();
-                        }
+                if app.keys.ns.as_deref() == Some(ns.as_str())
+                    && let Some(row) = app.keys.row_mut(&key)
+                {
+                    row.meta = meta;
+                    row.reviewed = true;
+                    if action.is_some() {
+                        row.action = action.clone();
                     }
                 }
                 reload_doc |= app.doc.shows() == Some((&ns, &key));
@@ -260,10 +258,10 @@ fn saved(app: &mut App, ns: String, key: String, outcome: SaveOutcome, fx: &mut 
                 app.modal = None;
             }
             app.info(format!("saved {ns}/{key} (version {})", meta.version));
-            if app.keys.ns.as_deref() == Some(ns.as_str()) {
-                if let Some(row) = app.keys.row_mut(&key) {
-                    row.meta = meta;
-                }
+            if app.keys.ns.as_deref() == Some(ns.as_str())
+                && let Some(row) = app.keys.row_mut(&key)
+            {
+                row.meta = meta;
             }
             load_document(app, ns, key, fx);
         }

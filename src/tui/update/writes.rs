@@ -98,12 +98,10 @@ pub(super) fn review(app: &mut App, action: Option<String>, fx: &mut Vec<Effect>
     });
     app.busy += 1;
     app.keys.marked.clear();
-    if !batch {
-        if let Some(v) = app.keys.next_unreviewed() {
-            app.keys.selected = v;
-            follow_selection(app, fx, false);
-            maybe_more(app, fx);
-        }
+    if !batch && let Some(v) = app.keys.next_unreviewed() {
+        app.keys.selected = v;
+        follow_selection(app, fx, false);
+        maybe_more(app, fx);
     }
 }
 
