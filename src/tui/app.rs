@@ -47,6 +47,9 @@ pub enum Modal {
 pub struct Message {
     pub text: String,
     pub error: bool,
+    /// Key presses since it was shown: information goes at the next key, an error after
+    /// a few, so it stays long enough to read but never sticks.
+    pub age: u8,
 }
 
 /// Facts about the session that do not change while it runs.
@@ -135,6 +138,7 @@ impl App {
         self.message = Some(Message {
             text: text.into(),
             error: false,
+            age: 0,
         });
     }
 
@@ -142,6 +146,7 @@ impl App {
         self.message = Some(Message {
             text: text.into(),
             error: true,
+            age: 0,
         });
     }
 

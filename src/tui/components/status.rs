@@ -57,7 +57,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     }
     spans.push(Span::raw(format!(
         "{} · ws {}",
-        clip_left(&escape_controls(&app.session.location), 32),
+        clip_left(
+            &escape_controls(&app.session.location),
+            (width / 5).clamp(12, 40)
+        ),
         escape_controls(&app.session.workspace)
     )));
     if let Some(p) = progress(app) {

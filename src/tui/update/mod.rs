@@ -45,10 +45,12 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         modals::on_key(app, key, fx);
         return;
     }
-    // A new key press replaces an old informational message, not an error the user
-    // may still be reading until they act.
-    if app.message.as_ref().is_some_and(|m| !m.error) {
-        app.message = None;
+    // A key press retires an informational message; an error stays for a few more.
+    if let Some(m) = &mut app.message {
+        m.age += 1;
+        if !m.error || m.age > 3 {
+            app.message = None;
+        }
     }
     panes::on_key(app, key, fx);
 }
