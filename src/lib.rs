@@ -9,5 +9,6 @@ pub mod model;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod tui;
 
 pub use error::{Error, ErrorKind, Result};

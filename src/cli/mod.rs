@@ -4,6 +4,7 @@
 
 mod config_cmd;
 mod delete;
+mod demo;
 mod export;
 mod get;
 mod history;
@@ -17,6 +18,7 @@ mod progress;
 mod serve;
 mod set;
 mod stats;
+mod tui;
 mod workspaces;
 
 use crate::config::{Config, Profile};
@@ -112,6 +114,10 @@ pub enum Command {
     /// Manage the API keys of `console serve`.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Open the terminal UI (what `console` alone does on a terminal).
+    Tui(tui::TuiArgs),
+    /// Build a demo store with realistic agent state and open the TUI on it.
+    Demo(demo::DemoArgs),
 }
 
 /// Everything a command needs: the settings, the store and the scope it acts in.
@@ -206,11 +212,19 @@ fn api_key(global: &Global, profile: &Profile) -> Result<Option<String>> {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let global = cli.global;
     let Some(command) = cli.command else {
-        return Err(Error::invalid("no command given: try `console --help`").into());
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return tui::run(&global, tui::TuiArgs::default());
+        }
+        return Err(output::UsageError(
+            "no command given (the TUI needs a terminal): try `console --help`".into(),
+        )
+        .into());
     };
     match command {
         Command::Config(c) => config_cmd::run(&global, c),
         Command::Serve(a) => serve::run(&global, a),
+        Command::Tui(a) => tui::run(&global, a),
+        Command::Demo(a) => demo::run(&global, a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -226,7 +240,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Export(a) => export::run(&ctx, a),
                 Command::Import(a) => import::run(&ctx, a),
                 Command::Keys(c) => keys::run(&ctx, c),
-                Command::Config(_) | Command::Serve(_) => unreachable!("handled above"),
+                Command::Config(_) | Command::Serve(_) | Command::Tui(_) | Command::Demo(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -1,0 +1,141 @@
+//! The messages of the TUI: `Action`s flow into `update` (keys, resizes, and results the
+//! worker sends back); `Effect`s flow out of it (store calls for the worker, and the few
+//! things only the event loop can do: suspend for $EDITOR, quit).
+
+use crate::error::Error;
+use crate::model::{Document, Meta};
+use crate::store::NamespaceStats;
+use ratatui::crossterm::event::KeyEvent;
+use serde_json::{Map, Value};
+
+/// A key row as listed: its metadata and its triage state (read from the value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub meta: Meta,
+    pub reviewed: bool,
+    pub action: Option<String>,
+}
+
+impl KeyRow {
+    /// Reads the triage state (reviewed, action) from a value, with the configured fields.
+    pub fn triage(value: &Value, cfg: &crate::config::TuiConfig) -> (bool, Option<String>) {
+        let reviewed = value.get(&cfg.reviewed_field) == Some(&Value::Bool(true));
+        let action = value
+            .get(&cfg.action_field)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        (reviewed, action)
+    }
+}
+
+/// A page of keys the worker loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub rows: Vec<KeyRow>,
+    pub cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// A document as loaded for display: the whole value unless it is over the preview limit,
+/// in which case `preview` holds the first bytes of its pretty text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub doc: Document,
+    pub preview: Option<String>,
+}
+
+/// How a save ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOutcome {
+    Saved(Meta),
+    /// Someone else wrote first: the document as it is now (`None`: deleted).
+    Conflict(Option<Document>),
+    Failed(Error),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Namespaces(Result<Vec<NamespaceStats>, Error>),
+    Keys {
+        generation: u64,
+        append: bool,
+        result: Result<Page, Error>,
+    },
+    Document {
+        generation: u64,
+        result: Result<Loaded, Error>,
+    },
+    /// Results of a triage batch, one per key.
+    Triaged {
+        ns: String,
+        /// The action the patch set, if any.
+        action: Option<String>,
+        results: Vec<(String, Result<Meta, Error>)>,
+    },
+    Saved {
+        ns: String,
+        key: String,
+        outcome: SaveOutcome,
+    },
+    Deleted {
+        ns: String,
+        key: String,
+        result: Result<(), Error>,
+    },
+    NamespaceDeleted {
+        ns: String,
+        result: Result<u64, Error>,
+    },
+    /// The text the external editor left, or why it could not run.
+    ExternalEdited(Result<String, String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadNamespaces,
+    LoadKeys {
+        ns: String,
+        cursor: Option<String>,
+        generation: u64,
+    },
+    LoadDocument {
+        ns: String,
+        key: String,
+        generation: u64,
+    },
+    /// One merge-patch applied to each `(key, expected_version)`.
+    Patch {
+        ns: String,
+        targets: Vec<(String, u64)>,
+        partial: Map<String, Value>,
+    },
+    Put {
+        ns: String,
+        key: String,
+        value: Value,
+        expected_version: Option<u64>,
+        create_only: bool,
+    },
+    Delete {
+        ns: String,
+        key: String,
+        expected_version: u64,
+    },
+    DeleteNamespace {
+        ns: String,
+    },
+    /// Suspend the terminal and edit `text` in $EDITOR.
+    ExternalEdit {
+        text: String,
+    },
+    Quit,
+}
+
+impl Effect {
+    /// Whether the worker thread runs this effect (the rest belong to the event loop).
+    pub fn is_store_call(&self) -> bool {
+        !matches!(self, Effect::ExternalEdit { .. } | Effect::Quit)
+    }
+}

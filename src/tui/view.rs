@@ -1,0 +1,45 @@
+//! Draws the whole screen from the state: three panes side by side on a wide terminal,
+//! the focused one alone on a narrow one, the status lines, and the open dialog on top.
+//! Generic over the backend, so tests render into a `TestBackend`.
+
+use super::app::{App, Modal, Pane};
+use super::components::{help, status};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+pub fn draw(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < 4 || area.height < 4 {
+        return;
+    }
+    let [main, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
+    let open = app.keys.ns.as_deref();
+    if app.narrow() {
+        match app.focus {
+            Pane::Namespaces => app.namespaces.draw(f, main, true, open),
+            Pane::Keys => app.keys.draw(f, main, true, app.now_ms),
+            Pane::Document => app.doc.draw(f, main, true, app.now_ms),
+        }
+    } else {
+        let [a, b, c] = Layout::horizontal([
+            Constraint::Percentage(18),
+            Constraint::Percentage(42),
+            Constraint::Percentage(40),
+        ])
+        .areas(main);
+        app.namespaces
+            .draw(f, a, app.focus == Pane::Namespaces, open);
+        app.keys.draw(f, b, app.focus == Pane::Keys, app.now_ms);
+        app.doc.draw(f, c, app.focus == Pane::Document, app.now_ms);
+    }
+    status::draw(f, bottom, app);
+    match &app.modal {
+        None => {}
+        Some(Modal::Help { scroll }) => help::draw(f, main, *scroll),
+        Some(Modal::Editor(e)) => e.draw(f, main),
+        Some(Modal::Conflict(c)) => c.draw(f, main),
+        Some(Modal::ConfirmDelete(d)) => d.draw(f, main),
+        Some(Modal::ConfirmNamespace(d)) => d.draw(f, main),
+        Some(Modal::Menu(m)) => m.draw(f, main, &app.session.config.actions),
+    }
+}

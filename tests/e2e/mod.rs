@@ -1,0 +1,222 @@
+//! End-to-end: the real binary driven in tmux (a private socket per test, bounded waits),
+//! checked afterwards with `console get`.
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_console");
+
+/// A temp data/config dir and store file, and a tmux server of our own.
+struct Session {
+    dir: tempfile::TempDir,
+    socket: String,
+}
+
+impl Session {
+    fn new(name: &str) -> Session {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("console-e2e-{name}-{}", std::process::id());
+        Session { dir, socket }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .env("CONSOLE_DATA_DIR", self.dir.path())
+            .env("CONSOLE_CONFIG_DIR", self.dir.path())
+            .arg("--store")
+            .arg(self.store())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn set(&self, ns: &str, key: &str, value: Value) {
+        let out = self.cli(&["set", ns, key, &value.to_string()]);
+        assert!(out.status.success(), "{out:?}");
+    }
+
+    fn get(&self, ns: &str, key: &str) -> Option<Value> {
+        let out = self.cli(&["get", ns, key, "--json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `console tui ARGS` in a 140x35 pane.
+    fn start(&self, args: &str) {
+        let cmd = format!(
+            "CONSOLE_DATA_DIR='{d}' CONSOLE_CONFIG_DIR='{d}' USER=tester '{BIN}' --store '{s}' tui {args}; echo EXITED $?; sleep 30",
+            d = self.dir.path().display(),
+            s = self.store().display(),
+        );
+        self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "140",
+            "-y",
+            "35",
+            &cmd,
+        ]);
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "t", k]);
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits (at most 10 s) until the screen shows `needle`.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn value(doc: &Value) -> &Value {
+    &doc["value"]
+}
+
+fn tmux_available() -> bool {
+    Path::new("/usr/bin/tmux").exists()
+        || Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
+    if !tmux_available() {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    }
+    let s = Session::new("flow");
+    s.set("findings", "a1", json!({"severity": "high", "title": "A1"}));
+    s.set("findings", "a2", json!({"severity": "low", "title": "A2"}));
+    s.set("findings", "a3", json!({"severity": "low", "title": "A3"}));
+    s.set("scratch", "x1", json!({"n": 1}));
+    s.set("scratch", "x2", json!({"n": 2}));
+    s.start("--namespace findings");
+    s.wait_for("findings/a1");
+    // Mark a1 reviewed; the selection moves on to a2.
+    s.keys(&["r"]);
+    s.wait_for("marked reviewed");
+    s.wait_for("findings/a2");
+    // Edit a2: add a member after the opening brace, save.
+    s.keys(&["e"]);
+    s.wait_for("Edit findings/a2 (from v1)");
+    s.keys(&["End"]);
+    s.type_text(" \"edited\": true,");
+    s.wait_for("valid JSON");
+    s.keys(&["C-s"]);
+    s.wait_for("saved findings/a2 (version 2)");
+    // Delete the namespace scratch: back to namespaces, down to it, D, type its name.
+    s.keys(&["Escape"]);
+    s.keys(&["j"]);
+    s.keys(&["D"]);
+    s.wait_for("This deletes all 2 documents");
+    s.keys(&["Enter"]);
+    s.wait_for("type scratch exactly");
+    s.type_text("scratch");
+    s.keys(&["Enter"]);
+    s.wait_for("deleted 2 documents of namespace scratch");
+    s.keys(&["q"]);
+    s.wait_for("EXITED 0");
+
+    let a1 = s.get("findings", "a1").unwrap();
+    assert_eq!(a1["version"], json!(2));
+    assert_eq!(a1["updated_by"], json!("tui"));
+    assert_eq!(value(&a1)["reviewed"], json!(true));
+    assert_eq!(value(&a1)["reviewed_by"], json!("tester"));
+    assert!(value(&a1)["reviewed_at"].is_string());
+    assert_eq!(value(&a1)["title"], json!("A1"));
+    let a2 = s.get("findings", "a2").unwrap();
+    assert_eq!(a2["version"], json!(2));
+    assert_eq!(
+        value(&a2),
+        &json!({"edited": true, "severity": "low", "title": "A2"})
+    );
+    let a3 = s.get("findings", "a3").unwrap();
+    assert_eq!(a3["version"], json!(1));
+    assert!(s.get("scratch", "x1").is_none());
+    assert!(s.get("scratch", "x2").is_none());
+}
+
+#[test]
+fn a_conflicting_save_shows_the_conflict_view_and_reload_keeps_the_other_write() {
+    if !tmux_available() {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    }
+    let s = Session::new("conflict");
+    s.set("findings", "c1", json!({"n": 1}));
+    s.start("--namespace findings");
+    s.wait_for("findings/c1");
+    s.keys(&["e"]);
+    s.wait_for("Edit findings/c1 (from v1)");
+    // Someone else writes meanwhile.
+    s.set("findings", "c1", json!({"n": 1, "theirs": "yes"}));
+    s.keys(&["End"]);
+    s.type_text(" \"mine\": true,");
+    s.wait_for("valid JSON");
+    s.keys(&["C-s"]);
+    let screen = s.wait_for("CONFLICT");
+    assert!(screen.contains("Store now (v2 by cli)"), "{screen}");
+    assert!(screen.contains("\"theirs\": \"yes\""), "{screen}");
+    assert!(screen.contains("\"mine\": true"), "{screen}");
+    s.keys(&["r"]);
+    s.wait_for("reloaded findings/c1");
+    s.wait_for("\"theirs\": \"yes\"");
+    s.keys(&["q"]);
+    s.wait_for("EXITED 0");
+    let c1 = s.get("findings", "c1").unwrap();
+    assert_eq!(c1["version"], json!(2));
+    assert_eq!(value(&c1), &json!({"n": 1, "theirs": "yes"}));
+}
