@@ -87,13 +87,18 @@ impl IntoResponse for ApiError {
 }
 
 fn new_request_id() -> String {
-    let mut buf = [0u8; 8];
-    if getrandom::fill(&mut buf).is_err() {
-        // Unique enough for logs: time-based.
-        buf = (crate::model::now_ms() as u64).to_be_bytes();
-    }
-    let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
-    format!("req_{hex}")
+    // A random prefix per process and a counter: unique, and no system call per request.
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| {
+        let mut buf = [0u8; 4];
+        if getrandom::fill(&mut buf).is_err() {
+            buf = (crate::model::now_ms() as u32).to_be_bytes();
+        }
+        u32::from_be_bytes(buf)
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("req_{prefix:08x}{n:08x}")
 }
 
 /// The code and status an error response that is not ours becomes.
@@ -153,7 +158,9 @@ pub async fn request_id(req: Request<Body>, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
-    tracing::info!(
+    // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
+    // log): at info, logging every request would cost more than serving a read.
+    tracing::debug!(
         request_id = %id,
         %method,
         path = %crate::text::escape_controls(&path),

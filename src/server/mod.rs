@@ -92,14 +92,11 @@ impl AppState {
             .map_err(ApiError)
     }
 
-    /// Runs an administration call of the embedded backend on the blocking pool.
-    pub(crate) async fn admin<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
-    ) -> Result<T, Error> {
-        self.run(move |store| f(sqlite(store)?))
-            .await
-            .map_err(|e| e.0)
+    /// Runs a point read (an indexed lookup of one row, served from SQLite's page cache in
+    /// microseconds) on the current task. Moving such a read to the blocking pool costs
+    /// more than the read itself; anything that writes, scans or waits stays on `run`.
+    pub(crate) fn point_read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T, ApiError> {
+        f(&self.inner.store).map_err(ApiError)
     }
 
     /// Tells change feeds that something was written.

@@ -235,7 +235,7 @@ pub async fn get_document(
     Path((ns, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
-    let doc = state.run(move |s| s.get(&caller.scope, &ns, &key)).await?;
+    let doc = state.point_read(|s| s.get(&caller.scope, &ns, &key))?;
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, etag(doc.meta.version));
     Ok(json_with(StatusCode::OK, &doc, h))
