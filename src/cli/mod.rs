@@ -76,6 +76,9 @@ pub struct Global {
     /// Named profile from the config file.
     #[arg(long, global = true, env = "CONSOLE_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
+    /// Seconds a request to a --remote server may take before it fails (default 10).
+    #[arg(long, global = true, env = "CONSOLE_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// Machine-readable JSON output (errors too).
     #[arg(long, global = true)]
     pub json: bool,
@@ -154,7 +157,10 @@ impl Ctx {
                 options.api_key = api_key(global, &profile)?;
                 options.workspace = chosen_workspace.map(|w| Workspace::parse(&w)).transpose()?;
                 options.client_name = Some(actor.to_string());
-                if let Some(secs) = profile.timeout_secs {
+                if let Some(secs) = global.timeout.or(profile.timeout_secs) {
+                    if secs == 0 {
+                        return Err(Error::invalid("the timeout must be at least 1 second"));
+                    }
                     options.timeout = std::time::Duration::from_secs(secs);
                 }
                 Backend::Remote(RemoteStore::open(options)?)

@@ -115,6 +115,8 @@ impl RemoteStore {
                 }
                 // Never reached the server: safe to send again whatever the method.
                 Err(e) if e.is_connect() => Some(backoff(attempt)),
+                // A timeout already took the whole budget the user configured: report it.
+                Err(e) if e.is_timeout() => None,
                 Err(_) if replay == Replay::Safe => Some(backoff(attempt)),
                 Err(_) => None,
             };
