@@ -129,12 +129,11 @@ pub async fn incr(
         ))
     })?;
     let by = req.by.unwrap_or_else(|| serde_json::Number::from(1));
-    let (doc, usage) = state
-        .run(move |s| {
-            let d = s.incr(&caller.scope, &ns, &key, &req.field, &by)?;
-            Ok((d, usage(s, &caller)?))
-        })
+    let who = caller.clone();
+    let doc = state
+        .write(move |s| s.incr(&who.scope, &ns, &key, &req.field, &by))
         .await?;
+    let usage = state.point_read(|s| usage(s, &caller))?;
     state.notify_write();
     let h = write_headers(Some(doc.meta.version), usage);
     Ok(json_with(StatusCode::OK, &doc, h))

@@ -50,8 +50,17 @@ impl Default for ServerOptions {
     }
 }
 
+/// A write queued for the executor: it runs the operation and returns what to do once the
+/// batch it is part of has been committed (or has failed to).
+type Job = Box<dyn FnOnce(&Store) -> Box<dyn FnOnce(Result<()>) + Send> + Send>;
+
+/// Writes run in at most this many per commit.
+const MAX_BATCH: usize = 256;
+
 pub(crate) struct Inner {
     pub(crate) store: Store,
+    /// The queue of the write executor.
+    writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
@@ -69,15 +78,39 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, options: ServerOptions) -> AppState {
         let (shutdown, _) = watch::channel(false);
-        AppState {
-            inner: Arc::new(Inner {
-                limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
-                store,
-                options,
-                changed: Notify::new(),
-                shutdown,
-            }),
-        }
+        let (writes, queue) = std::sync::mpsc::channel();
+        let inner = Arc::new(Inner {
+            limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
+            store,
+            writes,
+            options,
+            changed: Notify::new(),
+            shutdown,
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("console-writer".into())
+            .spawn(move || execute_writes(weak, queue))
+            .expect("cannot start the write executor thread");
+        AppState { inner }
+    }
+
+    /// Runs a write on the executor: it joins the writes queued with it in one transaction
+    /// (group commit), and its result is returned only once that transaction is durable.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |store| {
+            let out = op(store);
+            Box::new(move |commit: Result<()>| {
+                let _ = tx.send(commit.and(out));
+            })
+        });
+        let stopped = || ApiError(Error::internal("the write executor has stopped"));
+        self.inner.writes.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?.map_err(ApiError)
     }
 
     /// Runs a store call on the blocking pool (SQLite calls block).
@@ -107,6 +140,34 @@ impl AppState {
     /// Ends every change feed, so graceful shutdown can finish.
     pub fn begin_shutdown(&self) {
         self.inner.shutdown.send_replace(true);
+    }
+}
+
+/// The write executor: one thread takes every queued write, runs them back to back in one
+/// transaction, commits once, then answers each. No writer waits on a lock held by
+/// another, and one sync to disk serves the whole queue.
+fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let Some(inner) = inner.upgrade() else { return };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let store = &inner.store;
+        let run = |jobs: Vec<Job>| jobs.into_iter().map(|job| job(store)).collect::<Vec<_>>();
+        let (answers, commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "the write executor cannot reach the store");
+                continue;
+            }
+        };
+        for answer in answers {
+            answer(commit.clone());
+        }
     }
 }
 

@@ -304,19 +304,20 @@ pub async fn put_document(
     let ttl = parse_u64(&params, "ttl")?;
     let initial_version = parse_u64(&params, "initial_version")?;
     let value = model::parse_value(&body)?;
-    let (written, usage) = state
-        .run(move |s| {
-            let expected_version = expected(s, &caller, &ns, &key, cond)?;
+    let who = caller.clone();
+    let written = state
+        .write(move |s| {
+            let expected_version = expected(s, &who, &ns, &key, cond)?;
             let opts = PutOptions {
                 expected_version,
                 create_only,
                 ttl,
                 initial_version,
             };
-            let w = s.put(&caller.scope, &ns, &key, value, &opts)?;
-            Ok((w, usage(s, &caller)?))
+            s.put(&who.scope, &ns, &key, value, &opts)
         })
         .await?;
+    let usage = state.point_read(|s| usage(s, &caller))?;
     state.notify_write();
     let status = if written.created {
         StatusCode::CREATED
@@ -345,13 +346,14 @@ pub async fn patch_document(
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
     let cond = if_match(&headers)?;
     let partial = model::parse_patch(&body)?;
-    let (meta, usage): (Meta, Usage) = state
-        .run(move |s| {
-            let expected_version = expected(s, &caller, &ns, &key, cond)?;
-            let m = s.patch(&caller.scope, &ns, &key, partial, expected_version)?;
-            Ok((m, usage(s, &caller)?))
+    let who = caller.clone();
+    let meta: Meta = state
+        .write(move |s| {
+            let expected_version = expected(s, &who, &ns, &key, cond)?;
+            s.patch(&who.scope, &ns, &key, partial, expected_version)
         })
         .await?;
+    let usage = state.point_read(|s| usage(s, &caller))?;
     state.notify_write();
     let h = write_headers(Some(meta.version), usage);
     Ok(json_with(StatusCode::OK, &meta, h))
@@ -376,13 +378,14 @@ pub async fn delete_document(
         namespace: ns.as_str().to_string(),
         key: key.as_str().to_string(),
     };
-    let usage = state
-        .run(move |s| {
-            let expected_version = expected(s, &caller, &ns, &key, cond)?;
-            s.delete(&caller.scope, &ns, &key, expected_version)?;
-            usage(s, &caller)
+    let who = caller.clone();
+    state
+        .write(move |s| {
+            let expected_version = expected(s, &who, &ns, &key, cond)?;
+            s.delete(&who.scope, &ns, &key, expected_version)
         })
         .await?;
+    let usage = state.point_read(|s| usage(s, &caller))?;
     state.notify_write();
     Ok(json_with(StatusCode::OK, &body, write_headers(None, usage)))
 }
@@ -398,12 +401,11 @@ pub async fn delete_namespace(
 ) -> ApiResult<Response> {
     let ns = parse_ns(&ns)?;
     let name = ns.as_str().to_string();
-    let (n, usage) = state
-        .run(move |s| {
-            let n = s.delete_namespace(&caller.scope, &ns)?;
-            Ok((n, usage(s, &caller)?))
-        })
+    let who = caller.clone();
+    let n = state
+        .write(move |s| s.delete_namespace(&who.scope, &ns))
         .await?;
+    let usage = state.point_read(|s| usage(s, &caller))?;
     state.notify_write();
     let body = NamespaceDeleted {
         deleted: true,

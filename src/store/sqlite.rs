@@ -129,6 +129,9 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// The change log is trimmed every this many entries at most (fewer for a short log).
+const CHANGES_TRIM_STEP: i64 = 64;
+
 /// A stored document row.
 struct Row {
     value: String,
@@ -291,6 +294,12 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `f`, whose writes on this thread are committed together when it returns (see
+    /// `Writer::batch`); the server's write executor uses it for group commit.
+    pub fn batch<T>(&self, f: impl FnOnce() -> T) -> Result<(T, Result<()>)> {
+        Ok(self.writer()?.batch(f))
+    }
+
     /// Before reads that use the namespace counters: reclaim anything that has expired.
     fn reclaim_if_due(&self) -> Result<()> {
         let now = model::now_ms();
@@ -360,12 +369,19 @@ impl SqliteStore {
     }
 
     fn workspace_tier(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
-        conn.prepare_cached("INSERT OR IGNORE INTO workspaces (slug, name, tier, created_at) VALUES (?1, ?1, ?2, ?3)")?
-            .execute(params![ws, self.options.default_tier.as_str(), now])?;
-        let tier: String = conn
+        let tier: Option<String> = conn
             .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
-            .query_row([ws], |r| r.get(0))?;
-        Tier::parse(&tier)
+            .query_row([ws], |r| r.get(0))
+            .optional()?;
+        if let Some(tier) = tier {
+            return Tier::parse(&tier);
+        }
+        let tier = self.options.default_tier;
+        conn.prepare_cached(
+            "INSERT INTO workspaces (slug, name, tier, created_at) VALUES (?1, ?1, ?2, ?3)",
+        )?
+        .execute(params![ws, tier.as_str(), now])?;
+        Ok(tier)
     }
 
     /// Writes `value` as the next version of a document, enforcing the workspace's quotas,
@@ -536,8 +552,12 @@ impl SqliteStore {
         conn.prepare_cached("INSERT INTO changes (workspace, namespace, key, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
             .execute(params![t.ws, t.ns, key, op, version, now])?;
         let seq = conn.last_insert_rowid();
-        conn.prepare_cached("DELETE FROM changes WHERE seq <= ?1")?
-            .execute([seq - self.options.changes_limit as i64])?;
+        // Trim in steps: the log holds between `changes_limit` and that plus the step.
+        let step = (self.options.changes_limit as i64 / 64).clamp(1, CHANGES_TRIM_STEP);
+        if seq % step == 0 {
+            conn.prepare_cached("DELETE FROM changes WHERE seq <= ?1")?
+                .execute([seq - self.options.changes_limit as i64])?;
+        }
         Ok(())
     }
 

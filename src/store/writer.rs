@@ -11,6 +11,11 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// Writes in one batch at most, so latency stays bounded under constant load.
 const MAX_BATCH: usize = 128;
 
+thread_local! {
+    /// Set while this thread runs a `Writer::batch`: its writes leave the commit to it.
+    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 struct State {
     conn: Connection,
     /// A transaction is open and holds the batch `epoch`.
@@ -66,6 +71,10 @@ impl Writer {
         let mut st = self.lock();
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let out = self.apply(&mut st, f);
+        if HOLDING.get() {
+            // The batch owner commits once its whole batch has run.
+            return out;
+        }
         let my_epoch = st.epoch;
         if st.tx_open && (self.waiting.load(Ordering::SeqCst) == 0 || st.batch_ops >= MAX_BATCH) {
             self.commit(&mut st);
@@ -80,6 +89,26 @@ impl Writer {
         }
     }
 
+    /// Runs `f` (which performs any number of writes through `run` on this thread) and then
+    /// commits them together: one transaction and one sync for a whole queue of writes.
+    /// Returns `f`'s result and whether the commit succeeded; results of the writes must
+    /// not be acknowledged before it did.
+    pub fn batch<T>(&self, f: impl FnOnce() -> T) -> (T, Result<()>) {
+        let start = self.lock().epoch;
+        HOLDING.set(true);
+        let out = f();
+        HOLDING.set(false);
+        let mut st = self.lock();
+        if st.tx_open {
+            self.commit(&mut st);
+        }
+        let commit = match &st.failed {
+            Some((epoch, e)) if *epoch >= start => Err(e.clone()),
+            _ => Ok(()),
+        };
+        (out, commit)
+    }
+
     /// Runs `f` in a savepoint of the open batch (opening one when needed).
     fn apply<T>(&self, st: &mut State, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         if !st.tx_open {
@@ -88,14 +117,18 @@ impl Writer {
             st.batch_ops = 0;
         }
         st.batch_ops += 1;
-        st.conn.execute_batch("SAVEPOINT op")?;
+        // Cached statements: these run for every write, and parsing them each time shows.
+        st.conn.prepare_cached("SAVEPOINT op")?.execute([])?;
         let out = f(&st.conn);
-        let undo = if out.is_ok() {
-            "RELEASE op"
+        let ended = if out.is_ok() {
+            st.conn.prepare_cached("RELEASE op")?.execute([]).map(drop)
         } else {
-            "ROLLBACK TO op; RELEASE op"
+            st.conn
+                .prepare_cached("ROLLBACK TO op")?
+                .execute([])
+                .and_then(|_| st.conn.prepare_cached("RELEASE op")?.execute([]))
+                .map(drop)
         };
-        let ended = st.conn.execute_batch(undo);
         if st.conn.is_autocommit() {
             // SQLite rolled the whole transaction back (for example on a full disk): every
             // write of this batch is lost, so the batch fails as a whole.
@@ -135,6 +168,31 @@ mod tests {
         conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER)")
             .unwrap();
         Arc::new(Writer::new(conn))
+    }
+
+    #[test]
+    fn a_batch_commits_its_writes_together_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let reader = Connection::open(dir.path().join("w.db")).unwrap();
+        let count = || -> i64 {
+            reader
+                .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap()
+        };
+        let (results, commit) = w.batch(|| {
+            let a = w.run(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
+            let b = w.run(|c| {
+                c.execute("INSERT INTO t VALUES (2)", [])?;
+                Err::<usize, _>(Error::invalid("refused"))
+            });
+            // Nothing is visible to others before the batch ends.
+            assert_eq!(count(), 0);
+            (a.is_ok(), b.is_ok())
+        });
+        assert_eq!(results, (true, false));
+        assert!(commit.is_ok());
+        assert_eq!(count(), 1);
     }
 
     #[test]
