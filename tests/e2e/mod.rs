@@ -133,10 +133,10 @@ fn tmux_available() -> bool {
 
 #[test]
 fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
+    assert!(
+        tmux_available(),
+        "tmux is needed for the end-to-end tests (.ci/run installs it)"
+    );
     let s = Session::new("flow");
     s.set("findings", "a1", json!({"severity": "high", "title": "A1"}));
     s.set("findings", "a2", json!({"severity": "low", "title": "A2"}));
@@ -191,10 +191,10 @@ fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
 
 #[test]
 fn a_conflicting_save_shows_the_conflict_view_and_reload_keeps_the_other_write() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
+    assert!(
+        tmux_available(),
+        "tmux is needed for the end-to-end tests (.ci/run installs it)"
+    );
     let s = Session::new("conflict");
     s.set("findings", "c1", json!({"n": 1}));
     s.start("--namespace findings");
