@@ -14,8 +14,7 @@ cargo build --release --quiet
 BIN=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/console
 if [ ! -f "$STORE" ]; then
   echo "seeding $DOCS documents into $STORE (takes a while)"
-  CONSOLE_BENCH_STORE="$STORE" CONSOLE_BENCH_DOCS="$DOCS" \
-    cargo test --release --quiet --test tui -- --ignored seed_scale_store --nocapture
+  cargo run --release --quiet --example seed_scale -- "$STORE" "$DOCS"
 fi
 TRACE="$DIR/trace.log"
 rm -f "$TRACE" "$DIR/start"

@@ -1201,9 +1201,7 @@ fn delete_all_on_a_terminal_asks_for_the_namespace_name() {
     let env = Env::new();
     env.set("ns", "a", "{}");
     env.set("ns", "b", "{}");
-    let Some(out) = on_terminal(&env, "delete ns --all", "wrong\n") else {
-        return;
-    };
+    let out = on_terminal(&env, "delete ns --all", "wrong\n").expect("script");
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("Type the namespace name"), "{out:?}");
     assert!(out.stdout.contains("2 documents"), "{out:?}");

@@ -1,22 +1,20 @@
 //! Builds the large store `scripts/bench_tui.sh` measures: one namespace of many
-//! documents, written through `SqliteStore`. Ignored by default (it takes minutes); run as
-//! `CONSOLE_BENCH_STORE=path CONSOLE_BENCH_DOCS=1000000 cargo test --release --test tui
-//! -- --ignored seed_scale_store`.
+//! documents, written through `SqliteStore`. Run as
+//! `cargo run --release --example seed_scale -- PATH [DOCS]` (1,000,000 by default).
 
 use agent_console::model::{Key, Namespace, Workspace};
 use agent_console::store::sqlite::SqliteOptions;
 use agent_console::store::{PutOptions, Scope, SqliteStore};
 use serde_json::json;
 
-#[test]
-#[ignore = "builds a large store for the benchmark script"]
-fn seed_scale_store() {
-    let Some(path) = std::env::var_os("CONSOLE_BENCH_STORE") else {
-        eprintln!("set CONSOLE_BENCH_STORE");
-        return;
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: seed_scale PATH [DOCS]");
+        std::process::exit(2);
     };
-    let docs: usize = std::env::var("CONSOLE_BENCH_DOCS")
-        .ok()
+    let docs: usize = args
+        .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
     let options = SqliteOptions {
