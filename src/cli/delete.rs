@@ -65,6 +65,7 @@ fn delete_all(ctx: &Ctx, ns: &Namespace, yes: bool) -> anyhow::Result<()> {
     if ctx.global.json {
         print_json(&json!({"deleted": true, "namespace": ns, "documents_deleted": n}))
     } else {
-        print_line(&format!("deleted {n} documents from {ns}"))
+        let s = if n == 1 { "" } else { "s" };
+        print_line(&format!("deleted {n} document{s} from {ns}"))
     }
 }
