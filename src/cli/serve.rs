@@ -91,7 +91,9 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut sqlite_options = config.sqlite_options();
     sqlite_options.durable = config.serve.durable;
-    let store = Store::new(Backend::Sqlite(SqliteStore::open(&path, sqlite_options)?));
+    let sqlite = SqliteStore::open(&path, sqlite_options)?;
+    sqlite.checkpoint_in_background()?;
+    let store = Store::new(Backend::Sqlite(sqlite));
     let options = ServerOptions {
         auth,
         body_limit_bytes: config.serve.body_limit_bytes,

@@ -14,7 +14,8 @@ use crate::model::{self, Document, Key, Meta, Namespace, Workspace};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// Settings of the embedded store.
@@ -62,6 +63,16 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: OnceLock<Writer>,
     readers: Mutex<Vec<Connection>>,
+    /// Set to stop the background checkpointer, if one runs.
+    checkpointer: Mutex<Option<Arc<AtomicBool>>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(stop) = lock(&self.checkpointer).take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -227,6 +238,7 @@ impl SqliteStore {
             options,
             writer: OnceLock::new(),
             readers: Mutex::new(Vec::new()),
+            checkpointer: Mutex::new(None),
         };
         let reader = store.connect()?;
         let version: usize = reader.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -292,6 +304,34 @@ impl SqliteStore {
             self.reclaim(conn, now)?;
             f(conn, now)
         })
+    }
+
+    /// Moves WAL checkpoints off the write path: the writer stops checkpointing when it
+    /// commits, and a background thread copies the log into the database every 100 ms
+    /// without blocking writers (`PASSIVE`). For a long-running server, where a checkpoint
+    /// inside a commit would stall every write queued behind it.
+    pub fn checkpoint_in_background(&self) -> Result<()> {
+        let mut slot = lock(&self.checkpointer);
+        if slot.is_some() {
+            return Ok(());
+        }
+        self.writer()?
+            .exclusive(|c| Ok(c.pragma_update(None, "wal_autocheckpoint", 0)?))?;
+        let conn = self.connect()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("console-checkpoint".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    // A busy database just means: try again next time.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
+        *slot = Some(stop);
+        Ok(())
     }
 
     /// Runs `f`, whose writes on this thread are committed together when it returns (see
