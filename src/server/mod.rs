@@ -157,7 +157,15 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             }
         }
         let store = &inner.store;
-        let run = |jobs: Vec<Job>| jobs.into_iter().map(|job| job(store)).collect::<Vec<_>>();
+        // A job that panics (a bug) drops its reply, so its request fails alone; the
+        // executor and the other writes of the batch go on.
+        let run = |jobs: Vec<Job>| {
+            jobs.into_iter()
+                .filter_map(|job| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(store))).ok()
+                })
+                .collect::<Vec<_>>()
+        };
         let (answers, commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
             Ok(done) => done,
             Err(e) => {

@@ -119,7 +119,13 @@ impl Writer {
         st.batch_ops += 1;
         // Cached statements: these run for every write, and parsing them each time shows.
         st.conn.prepare_cached("SAVEPOINT op")?.execute([])?;
-        let out = f(&st.conn);
+        // A bug that panics inside a write must not leave half of it in the batch.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&st.conn)))
+            .unwrap_or_else(|_| {
+                Err(Error::internal(
+                    "a write failed unexpectedly and was undone",
+                ))
+            });
         let ended = if out.is_ok() {
             st.conn.prepare_cached("RELEASE op")?.execute([]).map(drop)
         } else {
@@ -168,6 +174,28 @@ mod tests {
         conn.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER)")
             .unwrap();
         Arc::new(Writer::new(conn))
+    }
+
+    #[test]
+    fn a_write_that_panics_is_undone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let r = w.run(|c| -> Result<()> {
+            c.execute("INSERT INTO t VALUES (1)", [])?;
+            panic!("a bug");
+        });
+        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::Internal);
+        w.run(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?))
+            .unwrap();
+        let reader = Connection::open(dir.path().join("w.db")).unwrap();
+        let rows: Vec<i64> = reader
+            .prepare("SELECT n FROM t")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, vec![2]);
     }
 
     #[test]
