@@ -208,6 +208,18 @@ fn add_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Result<Value> 
         .ok_or_else(|| Error::invalid("the sum is not a finite number"))
 }
 
+/// The members `names` of a stored object's JSON text (absent ones are left out; a value
+/// that is not an object has none).
+pub fn pick_fields(text: &str, names: &[String]) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(mut map)) => names
+            .iter()
+            .filter_map(|n| map.shift_remove(n).map(|v| (n.clone(), v)))
+            .collect(),
+        _ => Map::new(),
+    }
+}
+
 /// Bytes of the compact JSON encoding: the size every quota counts.
 pub fn compact(value: &Value) -> String {
     serde_json::to_string(value).expect("a serde_json::Value always serializes")
@@ -224,6 +236,9 @@ pub struct Meta {
     pub updated_at: String,
     pub updated_by: String,
     pub expires_at: Option<String>,
+    /// In listings that asked for them: the chosen top-level members of the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<serde_json::Map<String, Value>>,
 }
 
 /// A document: its metadata and value (the document envelope).

@@ -310,6 +310,36 @@ mod cases {
         );
     }
 
+    pub fn listing_can_carry_chosen_members(f: &Fixture) {
+        put(
+            f,
+            "tri",
+            "a",
+            json!({"reviewed": true, "action": "fix", "big": "x"}),
+        );
+        put(f, "tri", "b", json!({"other": 1}));
+        put(f, "tri", "c", json!([1, 2]));
+        let opts = ListOptions {
+            fields: vec!["reviewed".into(), "action".into()],
+            ..ListOptions::default()
+        };
+        let page = f.store.list(&f.scope, &ns("tri"), &opts).unwrap();
+        let fields: Vec<Value> = page
+            .items
+            .unwrap()
+            .into_iter()
+            .map(|m| Value::Object(m.fields.unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                json!({"reviewed": true, "action": "fix"}),
+                json!({}),
+                json!({})
+            ]
+        );
+    }
+
     pub fn stats_count_documents_and_bytes(f: &Fixture) {
         put(f, "st", "a", json!({"x": 1}));
         put(f, "st", "b", json!([1, 2, 3]));
@@ -557,6 +587,10 @@ macro_rules! contract_suite {
             #[test]
             fn paging_returns_each_key_once() {
                 cases::paging_returns_each_key_once(&$fixture());
+            }
+            #[test]
+            fn listing_can_carry_chosen_members() {
+                cases::listing_can_carry_chosen_members(&$fixture());
             }
             #[test]
             fn stats_count_documents_and_bytes() {

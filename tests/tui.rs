@@ -39,6 +39,7 @@ fn meta(ns: &str, key: &str, version: u64, by: &str, minutes_ago: i64) -> Meta {
         updated_at: t,
         updated_by: by.into(),
         expires_at: None,
+        fields: None,
     }
 }
 

@@ -71,6 +71,7 @@ fn list_keys(ctx: &Ctx, ns: &Namespace, args: &ListArgs, json: bool) -> anyhow::
         cursor: args.cursor.clone(),
         prefix: args.prefix.clone(),
         detail,
+        fields: Vec::new(),
     };
     let mut page = ctx.store.list(&ctx.scope, ns, &opts)?;
     if args.all {

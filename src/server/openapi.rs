@@ -307,6 +307,7 @@ mod tests {
             updated_at: "t".into(),
             updated_by: "api".into(),
             expires_at: None,
+            fields: None,
         }
     }
 

@@ -198,6 +198,7 @@ pub async fn list_namespaces(
         ("cursor" = Option<String>, Query, description = "From the previous page"),
         ("prefix" = Option<String>, Query, description = "Only keys starting with this"),
         ("detail" = Option<bool>, Query, description = "Add `items`: each key's metadata"),
+        ("fields" = Option<String>, Query, description = "Comma-separated top-level members of each value to add as `items[].fields` (implies detail)"),
     ),
     responses((status = 200, body = KeyList), (status = 400, body = ErrorEnvelope)))]
 pub async fn list_keys(
@@ -217,6 +218,16 @@ pub async fn list_keys(
         cursor: params.get("cursor").filter(|c| !c.is_empty()).cloned(),
         prefix: params.get("prefix").filter(|p| !p.is_empty()).cloned(),
         detail: parse_bool(&params, "detail")?,
+        fields: params
+            .get("fields")
+            .map(|f| {
+                f.split(',')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let page = state
         .run(move |s| s.list(&caller.scope, &ns, &opts))

@@ -66,6 +66,9 @@ pub struct ListOptions {
     pub prefix: Option<String>,
     /// Include each key's metadata in `items`.
     pub detail: bool,
+    /// Also include these top-level members of each value in `items[].fields` (implies
+    /// `detail`): one request shows a page of triage markers.
+    pub fields: Vec<String>,
 }
 
 impl Default for ListOptions {
@@ -75,6 +78,7 @@ impl Default for ListOptions {
             cursor: None,
             prefix: None,
             detail: false,
+            fields: Vec::new(),
         }
     }
 }

@@ -289,6 +289,9 @@ impl RemoteStore {
         if opts.detail {
             query.push(("detail", "true".into()));
         }
+        if !opts.fields.is_empty() {
+            query.push(("fields", opts.fields.join(",")));
+        }
         let resp = self.send(Replay::Safe, || {
             self.request(Method::GET, &url).query(&query)
         })?;

@@ -180,6 +180,7 @@ impl Row {
             updated_at: model::format_ms(self.updated_at),
             updated_by: self.updated_by.clone(),
             expires_at: self.expires_at.map(model::format_ms),
+            fields: None,
         }
     }
 
@@ -786,7 +787,7 @@ impl SqliteStore {
                     break;
                 }
                 let key: String = r.get(0)?;
-                if opts.detail {
+                if opts.detail || !opts.fields.is_empty() {
                     let row = Row {
                         value: String::new(),
                         version: r.get(2)?,
@@ -796,7 +797,12 @@ impl SqliteStore {
                         updated_by: r.get(6)?,
                         expires_at: r.get(7)?,
                     };
-                    items.push(row.meta(ns.as_str(), &key));
+                    let mut meta = row.meta(ns.as_str(), &key);
+                    if !opts.fields.is_empty() {
+                        let value: String = r.get(1)?;
+                        meta.fields = Some(model::pick_fields(&value, &opts.fields));
+                    }
+                    items.push(meta);
                 }
                 keys.push(key);
             }
@@ -809,7 +815,7 @@ impl SqliteStore {
                 keys,
                 cursor,
                 has_more,
-                items: opts.detail.then_some(items),
+                items: (opts.detail || !opts.fields.is_empty()).then_some(items),
             })
         })
     }

@@ -160,23 +160,20 @@ impl Worker {
                 cursor,
                 prefix: None,
                 detail: true,
+                // The triage markers come with the page: one request, on either backend.
+                fields: vec![
+                    self.config.reviewed_field.clone(),
+                    self.config.action_field.clone(),
+                ],
             },
         )?;
         let rows = page
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|meta| {
-                // The triage marker needs the value; skip it for documents too large to
-                // preview rather than read megabytes per row.
-                let (reviewed, action) = if meta.size_bytes <= self.config.preview_limit_bytes {
-                    Key::parse(&meta.key)
-                        .and_then(|k| self.store.get(&self.scope, &n, &k))
-                        .map(|d| KeyRow::triage(&d.value, &self.config))
-                        .unwrap_or((false, None))
-                } else {
-                    (false, None)
-                };
+            .map(|mut meta| {
+                let fields = Value::Object(meta.fields.take().unwrap_or_default());
+                let (reviewed, action) = KeyRow::triage(&fields, &self.config);
                 KeyRow {
                     meta,
                     reviewed,

@@ -33,6 +33,7 @@ fn meta(ns: &str, key: &str, version: u64) -> Meta {
         updated_at: "2026-02-25T06:10:00.000Z".into(),
         updated_by: "agent".into(),
         expires_at: None,
+        fields: None,
     }
 }
 
