@@ -509,7 +509,10 @@ fn delete_all_needs_yes_without_a_terminal() {
     assert_eq!(env.ok(&["list"]).json(), json!({"namespaces": ["other"]}));
     env.fails(&["delete", "ns", "--all", "--yes"], 3);
     let out = env.ok(&["delete", "other", "--all", "-y"]);
-    assert!(out.stdout.contains("deleted 1 document from other"), "{out:?}");
+    assert!(
+        out.stdout.contains("deleted 1 document from other"),
+        "{out:?}"
+    );
 }
 
 // ---------------------------------------------------------------- incr

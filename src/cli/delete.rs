@@ -10,7 +10,13 @@ use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  console delete signals 2026-03-05
+  console delete signals 2026-03-05 --version 4   # only if unchanged
+  console delete signals --all                    # asks for the namespace's name
+  console delete signals --all --yes              # in scripts")]
 pub struct DeleteArgs {
+    /// Namespace: lowercase letters, digits and '-'.
     pub namespace: String,
     /// The document to delete (or --all for the whole namespace).
     #[arg(required_unless_present = "all", conflicts_with = "all")]

@@ -6,8 +6,14 @@ use crate::model::{Document, Key, Namespace};
 use clap::Args;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  console get signals 2026-03-05          # the value, pretty
+  console get signals 2026-03-05 --raw    # the value, one line
+  console get signals 2026-03-05 --json   # with version, size, times, updated_by")]
 pub struct GetArgs {
+    /// Namespace: lowercase letters, digits and '-' (e.g. `signals`).
     pub namespace: String,
+    /// Key: letters, digits, '.', '_' and '-' (e.g. `2026-03-05`).
     pub key: String,
     /// Print the value alone, compact (for scripts).
     #[arg(long, conflicts_with = "json")]

@@ -10,7 +10,9 @@ use serde_json::json;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// Namespace: lowercase letters, digits and '-' (e.g. `signals`).
     pub namespace: String,
+    /// Key: letters, digits, '.', '_' and '-' (e.g. `2026-03-05`).
     pub key: String,
     /// Print this version's value instead of the list.
     #[arg(long)]

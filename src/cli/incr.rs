@@ -8,7 +8,9 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct IncrArgs {
+    /// Namespace: lowercase letters, digits and '-' (e.g. `signals`).
     pub namespace: String,
+    /// Key: letters, digits, '.', '_' and '-' (e.g. `2026-03-05`).
     pub key: String,
     /// The top-level member to add to.
     pub field: String,

@@ -9,6 +9,12 @@ use clap::Args;
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  console list                                  # namespaces
+  console list signals --limit 50               # first page; the cursor goes to stderr
+  console list signals --cursor 3230... --limit 50
+  console list signals --prefix 2026-03 --all   # every page
+  console list signals --fields key,version,updated_by")]
 pub struct ListArgs {
     /// Namespace whose keys to list; without it, list the namespaces.
     pub namespace: Option<String>,

@@ -9,8 +9,16 @@ use crate::store::PutOptions;
 use clap::Args;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  console set signals 2026-03-05 '{\"pending\": [], \"done\": []}'
+  console set signals config @config.json
+  agent-output | console set signals latest -
+  console set signals 2026-03-05 '{\"status\": \"done\"}' --version 3   # CAS: exit 4 if changed
+  console set locks deploy '{\"owner\": \"me\"}' --create-only --ttl 300")]
 pub struct SetArgs {
+    /// Namespace: lowercase letters, digits and '-' (e.g. `signals`).
     pub namespace: String,
+    /// Key: letters, digits, '.', '_' and '-' (e.g. `2026-03-05`).
     pub key: String,
     /// The value: JSON text, @FILE to read a file, or - to read standard input.
     pub value: String,
@@ -26,8 +34,14 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  console patch findings F-12 '{\"reviewed\": true, \"action\": \"ignore\"}'
+  console patch findings F-12 '{\"draft\": null}'          # null removes a member
+  console patch findings F-12 @patch.json --version 4")]
 pub struct PatchArgs {
+    /// Namespace: lowercase letters, digits and '-' (e.g. `signals`).
     pub namespace: String,
+    /// Key: letters, digits, '.', '_' and '-' (e.g. `2026-03-05`).
     pub key: String,
     /// A JSON object: each member replaces the stored one, null removes it. @FILE or - work too.
     pub partial: String,
