@@ -78,7 +78,10 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
         AuthMode::Keys => {
             let token = bearer(headers)?;
             let info = state
-                .point_read(|s| keys::authenticate(super::sqlite(s)?, &token))
+                .point_read(|s| match &state.inner.keys {
+                    Some(cache) => cache.authenticate(super::sqlite(s)?, &token),
+                    None => keys::authenticate(super::sqlite(s)?, &token),
+                })
                 .map_err(|e| e.0)?;
             let ws = crate::model::Workspace::parse(&info.workspace)?;
             (ws, info.actor, info.read_only, Some(info.id))

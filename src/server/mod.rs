@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
+    /// Keys verified since the last revocation.
+    pub(crate) keys: Option<crate::store::keys::KeyCache>,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
     pub(crate) changed: Notify,
     /// Becomes `true` when the server shuts down: change feeds end.
@@ -81,6 +83,7 @@ impl AppState {
         let (writes, queue) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
+            keys: sqlite(&store).ok().map(crate::store::keys::KeyCache::new),
             store,
             writes,
             options,

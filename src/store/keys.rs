@@ -8,6 +8,7 @@ use crate::model::{self, Workspace};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 use subtle::ConstantTimeEq;
 
 const PREFIX: &str = "csk_";
@@ -155,7 +156,82 @@ pub fn revoke(store: &SqliteStore, id: &str) -> Result<KeyInfo> {
         }
         Ok(())
     })?;
+    touch_marker(store)?;
     find(store, id)?.ok_or_else(|| Error::internal("the key vanished after its revocation"))
+}
+
+/// The file whose change tells running servers that keys were revoked: a server checks
+/// it (one `stat`) before trusting the keys it has already verified.
+fn marker_path(store: &SqliteStore) -> PathBuf {
+    let mut name = store.path().as_os_str().to_owned();
+    name.push(".keys-changed");
+    PathBuf::from(name)
+}
+
+fn touch_marker(store: &SqliteStore) -> Result<()> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::fs::write(marker_path(store), nanos.to_string()).map_err(|e| {
+        Error::internal(format!(
+            "the key is revoked, but running servers could not be told ({e}): restart them"
+        ))
+    })
+}
+
+/// Keys a server has verified, so a request costs no database read and no hash of the
+/// secret against the table. Every lookup first checks the revocation marker; when it
+/// changed, everything verified before is forgotten. Cache entries are keyed by the
+/// SHA-256 of the token, never the token itself.
+pub struct KeyCache {
+    marker: PathBuf,
+    state: std::sync::Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    stamp: Option<(std::time::SystemTime, u64)>,
+    verified: std::collections::HashMap<Vec<u8>, KeyInfo>,
+}
+
+/// Verified keys kept at most (an unbounded map would grow with every key ever used).
+const CACHE_LIMIT: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(store: &SqliteStore) -> KeyCache {
+        KeyCache {
+            marker: marker_path(store),
+            state: Default::default(),
+        }
+    }
+
+    /// `authenticate`, answered from memory for keys verified since the last revocation.
+    pub fn authenticate(&self, store: &SqliteStore, token: &str) -> Result<KeyInfo> {
+        let stamp = std::fs::metadata(&self.marker)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let digest = hash(token);
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if st.stamp != stamp {
+                st.verified.clear();
+                st.stamp = stamp;
+            }
+            if let Some(info) = st.verified.get(&digest) {
+                return Ok(info.clone());
+            }
+        }
+        let info = authenticate(store, token)?;
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Only remember it if no revocation happened while it was being checked.
+        if st.stamp == stamp {
+            if st.verified.len() >= CACHE_LIMIT {
+                st.verified.clear();
+            }
+            st.verified.insert(digest, info.clone());
+        }
+        Ok(info)
+    }
 }
 
 fn find(store: &SqliteStore, id: &str) -> Result<Option<KeyInfo>> {
@@ -247,5 +323,29 @@ mod tests {
             ErrorKind::NotFound
         );
         assert!(create(&s, &ws, None, Some("has space"), false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::store::sqlite::SqliteOptions;
+
+    #[test]
+    fn a_revocation_reaches_a_cache_that_already_verified_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let ws = Workspace::parse("acme").unwrap();
+        let key = create(&store, &ws, None, None, false).unwrap();
+        let cache = KeyCache::new(&store);
+        assert_eq!(cache.authenticate(&store, &key.token).unwrap().workspace, "acme");
+        assert_eq!(cache.authenticate(&store, &key.token).unwrap().id, key.info.id);
+        // Revoked through another handle on the same file, as `console keys revoke` does.
+        let other = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        revoke(&other, &key.info.id).unwrap();
+        let e = cache.authenticate(&store, &key.token).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
+        assert!(cache.authenticate(&store, "csk_000000000000_nope").is_err());
     }
 }

@@ -619,6 +619,17 @@ impl SqliteStore {
         })
     }
 
+    /// A document's metadata and its value as the stored compact JSON text, unparsed: the
+    /// server answers reads with it as it is.
+    pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
+        let t = target(scope, ns, key);
+        let now = model::now_ms();
+        self.read(|c| match self.load(c, &t)? {
+            Some(row) if !row.expired(now) => Ok((row.meta(t.ns, t.key), row.value)),
+            _ => Err(not_found(&t)),
+        })
+    }
+
     pub fn put(
         &self,
         scope: &Scope,
@@ -991,6 +1002,11 @@ impl SqliteStore {
                 last_seq: last.unwrap_or(0),
             })
         })
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn location(&self) -> String {
