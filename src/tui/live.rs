@@ -130,7 +130,10 @@ fn follow_forever(store: &Store, scope: &Scope, out: &Sender<Action>) {
             None => match store.last_seq(scope) {
                 Ok(s) => s,
                 Err(_) => {
-                    if out.send(Action::Feed(FeedItem::State(FeedState::Offline))).is_err() {
+                    if out
+                        .send(Action::Feed(FeedItem::State(FeedState::Offline)))
+                        .is_err()
+                    {
                         return;
                     }
                     std::thread::sleep(Duration::from_secs(1));
@@ -293,7 +296,10 @@ mod tests {
         let meta = w.undo(&e).unwrap().unwrap();
         assert_eq!(meta.version, 3);
         let (n, k) = names("findings", "a").unwrap();
-        assert_eq!(w.store.get(&w.scope, &n, &k).unwrap().value, json!({"n": 1}));
+        assert_eq!(
+            w.store.get(&w.scope, &n, &k).unwrap().value,
+            json!({"n": 1})
+        );
         // The document is at 3 now, not 2: a second undo of the same write is refused.
         assert_eq!(w.undo(&e).unwrap_err().kind, ErrorKind::Conflict);
         // A delete is undone by re-creating the value above the deleted version.
@@ -306,7 +312,10 @@ mod tests {
             After::Deleted,
         );
         assert_eq!(w.undo(&d).unwrap().unwrap().version, 4);
-        assert_eq!(w.store.get(&w.scope, &n, &k).unwrap().value, json!({"n": 1}));
+        assert_eq!(
+            w.store.get(&w.scope, &n, &k).unwrap().value,
+            json!({"n": 1})
+        );
         assert_eq!(w.undo(&d).unwrap_err().kind, ErrorKind::Conflict);
     }
 }

@@ -20,9 +20,7 @@ use std::collections::BTreeMap;
 
 /// The style of "changed since you looked" markers.
 pub fn changed_style() -> Style {
-    Style::new()
-        .fg(Color::Yellow)
-        .add_modifier(Modifier::BOLD)
+    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
 }
 
 pub struct HistoryState {
@@ -73,10 +71,7 @@ impl HistoryState {
         let (Some(cur), Some(sel)) = (self.current(), self.selected_meta()) else {
             return;
         };
-        if let (Some(a), Some(b)) = (
-            self.values.get(&sel.version),
-            self.values.get(&cur.version),
-        ) {
+        if let (Some(a), Some(b)) = (self.values.get(&sel.version), self.values.get(&cur.version)) {
             self.diff = diff_values(a, b);
         }
     }
@@ -116,7 +111,10 @@ impl HistoryState {
             rows.push(Line::styled("loading…", theme::dim()));
         }
         if let Some(e) = &self.error {
-            rows.push(Line::styled(escape_controls(e).into_owned(), theme::error()));
+            rows.push(Line::styled(
+                escape_controls(e).into_owned(),
+                theme::error(),
+            ));
         }
         for (i, m) in self.versions.iter().enumerate() {
             let when = parse_time(&m.updated_at)

@@ -175,10 +175,7 @@ fn revert(app: &mut App, h: &HistoryState, fx: &mut Vec<Effect>) {
     let Some(value) = h.values.get(&sel.version).cloned() else {
         return;
     };
-    app.info(format!(
-        "reverting {}/{} to v{}…",
-        h.ns, h.key, sel.version
-    ));
+    app.info(format!("reverting {}/{} to v{}…", h.ns, h.key, sel.version));
     app.live.next_what = Some("revert");
     fx.push(Effect::Put {
         ns: h.ns.clone(),
@@ -192,20 +189,23 @@ fn revert(app: &mut App, h: &HistoryState, fx: &mut Vec<Effect>) {
 
 /// What the session knows of `ns/key` now: `Some(Some(v))` at version v, `Some(None)`
 /// absent, `None` unknown (not listed or shown).
+/// (A view being reloaded can be older than the list: the newest version known wins.)
 fn known_version(app: &App, ns: &str, key: &str) -> Option<Option<u64>> {
-    if let Some(l) = &app.doc.loaded
-        && l.doc.meta.namespace == ns
-        && l.doc.meta.key == key
-    {
-        return Some(Some(l.doc.meta.version));
-    }
-    if app.keys.ns.as_deref() != Some(ns) {
-        return None;
-    }
-    match app.keys.rows.iter().find(|r| r.meta.key == key) {
-        Some(r) => Some(Some(r.meta.version)),
-        None if !app.keys.has_more && !app.keys.loading => Some(None),
-        None => None,
+    let shown = app
+        .doc
+        .loaded
+        .as_ref()
+        .filter(|l| l.doc.meta.namespace == ns && l.doc.meta.key == key)
+        .map(|l| l.doc.meta.version);
+    let listed = app.keys.ns.as_deref() == Some(ns);
+    let row = listed
+        .then(|| app.keys.rows.iter().find(|r| r.meta.key == key))
+        .flatten()
+        .map(|r| r.meta.version);
+    match (shown.max(row), listed) {
+        (Some(v), _) => Some(Some(v)),
+        (None, true) if !app.keys.has_more && !app.keys.loading => Some(None),
+        _ => None,
     }
 }
 

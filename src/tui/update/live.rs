@@ -55,8 +55,7 @@ pub(super) fn on_feed(app: &mut App, item: FeedItem, fx: &mut Vec<Effect>) {
             if let Some(ns) = app.keys.ns.clone() {
                 open_namespace(app, &ns, fx);
             }
-            if let Some((ns, key)) = app.doc.shows().map(|(n, k)| (n.to_string(), k.to_string()))
-            {
+            if let Some((ns, key)) = app.doc.shows().map(|(n, k)| (n.to_string(), k.to_string())) {
                 refresh(app, &ns, &key, fx);
             }
         }
@@ -132,10 +131,10 @@ pub(super) fn on_refreshed(
         }
         None => {
             if listed && app.keys.row_mut(&key).is_some() {
+                let keep = app.keys.selected_key();
                 app.keys.rows.retain(|r| r.meta.key != key);
                 app.keys.marked.remove(&key);
-                app.keys.view.clear();
-                app.keys.refresh_view();
+                rebuild_view(app, keep);
                 if app.focus == Pane::Keys {
                     follow_selection(app, fx, false);
                 }
@@ -179,6 +178,7 @@ fn insert_row(app: &mut App, meta: crate::model::Meta, (reviewed, action): (bool
         return;
     }
     let at = k.rows.partition_point(|r| r.meta.key < meta.key);
+    let keep = k.selected_key();
     k.rows.insert(
         at,
         KeyRow {
@@ -187,8 +187,12 @@ fn insert_row(app: &mut App, meta: crate::model::Meta, (reviewed, action): (bool
             action,
         },
     );
-    // Indices into rows moved: rebuild the view from scratch (selection kept by key).
-    let keep = k.selected_key();
+    rebuild_view(app, keep);
+}
+
+/// Rebuilds the keys view after rows moved, keeping `keep` selected when still there.
+fn rebuild_view(app: &mut App, keep: Option<String>) {
+    let k = &mut app.keys;
     k.view.clear();
     k.refresh_view();
     if let Some(key) = keep
@@ -290,7 +294,9 @@ pub(super) fn diff_key(app: &mut App, key: &KeyEvent) -> bool {
     };
     if let Some(d) = &mut app.live.diff {
         let last = d.lines.len().saturating_sub(1) as isize;
-        d.scroll = (d.scroll as isize).saturating_add(delta).clamp(0, last.max(0)) as usize;
+        d.scroll = (d.scroll as isize)
+            .saturating_add(delta)
+            .clamp(0, last.max(0)) as usize;
     }
     true
 }
@@ -414,7 +420,10 @@ pub(super) fn sync(app: &mut App, fx: &[Effect]) {
             let before = app.live.seen(&ns, &key).unwrap_or(v).min(v);
             app.live.base = Some((ns.clone(), key.clone(), before));
         }
-        app.live.set_seen(&ns, &key, v);
+        // Versions only grow (a re-created document was forgotten when deleted).
+        if app.live.seen(&ns, &key).is_none_or(|s| s < v) {
+            app.live.set_seen(&ns, &key, v);
+        }
         let base = app.live.base.as_ref().map_or(v, |b| b.2);
         app.doc.note = (base < v).then(|| {
             format!(
