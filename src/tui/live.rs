@@ -106,6 +106,17 @@ impl LiveState {
             .insert(key.to_string(), version);
     }
 
+    /// The user's own write produced `version`: seen, and not "changed since you looked".
+    pub fn own_write(&mut self, ns: &str, key: &str, version: u64) {
+        self.set_seen(ns, key, version);
+        if let Some(base) = &mut self.base
+            && base.0 == ns
+            && base.1 == key
+        {
+            base.2 = version;
+        }
+    }
+
     pub fn forget(&mut self, ns: &str, key: &str) {
         if let Some(m) = self.seen.get_mut(ns) {
             m.remove(key);

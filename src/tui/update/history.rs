@@ -252,7 +252,7 @@ pub(super) fn on_undone(
         Ok(meta) => {
             match &meta {
                 Some(m) => {
-                    app.live.set_seen(&entry.ns, &entry.key, m.version);
+                    app.live.own_write(&entry.ns, &entry.key, m.version);
                     app.info(format!(
                         "undid the {} (now v{})",
                         entry.describe(),

@@ -178,6 +178,13 @@ fn insert_row(app: &mut App, meta: crate::model::Meta, (reviewed, action): (bool
         return;
     }
     let at = k.rows.partition_point(|r| r.meta.key < meta.key);
+    // New since the user looked: marked until viewed.
+    if let Some(ns) = k.ns.clone()
+        && app.live.seen(&ns, &meta.key).is_none()
+    {
+        app.live.set_seen(&ns, &meta.key, 0);
+    }
+    let k = &mut app.keys;
     let keep = k.selected_key();
     k.rows.insert(
         at,
@@ -315,13 +322,7 @@ pub(super) fn observe(app: &mut App, action: &Action) -> Option<String> {
             let SaveOutcome::Saved(meta) = outcome else {
                 return None;
             };
-            live.set_seen(ns, key, meta.version);
-            if let Some(base) = &mut live.base
-                && base.0 == *ns
-                && base.1 == *key
-            {
-                base.2 = meta.version;
-            }
+            live.own_write(ns, key, meta.version);
             let msg = (pending.what == "revert").then(|| {
                 let from = match &pending.before {
                     Before::Version { version, .. } => *version,
@@ -347,7 +348,7 @@ pub(super) fn observe(app: &mut App, action: &Action) -> Option<String> {
                     continue;
                 };
                 if let Ok(meta) = r {
-                    live.set_seen(ns, key, meta.version);
+                    live.own_write(ns, key, meta.version);
                     live.undo.push(UndoEntry {
                         ns: ns.clone(),
                         key: key.clone(),

@@ -119,6 +119,8 @@ fn a_new_key_is_inserted_in_order_and_a_deleted_one_removed_keeping_the_selectio
     update(&mut app, refreshed("k0", 1, "bob", json!({"n": 1})));
     assert_eq!(app.keys.rows[0].meta.key, "k0");
     assert_eq!(app.keys.selected_key().as_deref(), Some("k2"));
+    // A key created by someone else is new to the user: marked.
+    assert!(app.keys.changed.contains("k0"));
     update(&mut app, change("k4", 4));
     update(
         &mut app,
