@@ -39,7 +39,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Some(Modal::Editor(e)) => {
             e.draw(f, main);
             if let Some(b) = &app.live.banner {
-                history::draw_banner(f, main, b);
+                history::draw_banner(f, main, b, e.base_version);
             }
         }
         Some(Modal::Conflict(c)) => c.draw(f, main),

@@ -229,16 +229,16 @@ impl DiffView {
 }
 
 /// The banner over the editor: someone else changed the document being edited.
-pub fn draw_banner(f: &mut Frame, area: Rect, b: &Banner) {
+pub fn draw_banner(f: &mut Frame, area: Rect, b: &Banner, editing: u64) {
     let text = match b.version {
         Some(v) => format!(
-            " {} changed {}/{} to v{v} while you edit: saving will show the conflict ",
+            " {} changed {}/{} to v{v} while you edit v{editing}: saving shows the conflict ",
             escape_controls(&b.by),
             escape_controls(&b.ns),
             escape_controls(&b.key)
         ),
         None => format!(
-            " {}/{} was deleted while you edit: saving will show the conflict ",
+            " {}/{} was deleted while you edit v{editing}: saving shows the conflict ",
             escape_controls(&b.ns),
             escape_controls(&b.key)
         ),
