@@ -90,6 +90,33 @@ pub enum Action {
     },
     /// The text the external editor left, or why it could not run.
     ExternalEdited(Result<String, String>),
+    /// An item of the store's change feed (live updates).
+    Feed(crate::store::FeedItem),
+    /// A document re-read after the feed reported a change (`None`: it no longer exists).
+    Refreshed {
+        ns: String,
+        key: String,
+        result: Result<Option<Loaded>, Error>,
+    },
+    /// A document's versions, newest first.
+    History {
+        ns: String,
+        key: String,
+        result: Result<Vec<Meta>, Error>,
+    },
+    /// One past version of a document, for a diff.
+    Version {
+        ns: String,
+        key: String,
+        version: u64,
+        purpose: super::live::VersionFor,
+        result: Result<Document, Error>,
+    },
+    /// How an undo ended: the document's metadata after it (`None`: deleted again).
+    Undone {
+        entry: super::undo::UndoEntry,
+        result: Result<Option<Meta>, Error>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +158,23 @@ pub enum Effect {
         text: String,
     },
     Quit,
+    /// Re-read one document after the feed reported a change to it.
+    Refresh {
+        ns: String,
+        key: String,
+    },
+    LoadHistory {
+        ns: String,
+        key: String,
+    },
+    LoadVersion {
+        ns: String,
+        key: String,
+        version: u64,
+        purpose: super::live::VersionFor,
+    },
+    /// Take back one of the user's writes, conditional on nothing having changed since.
+    Undo(super::undo::UndoEntry),
 }
 
 impl Effect {

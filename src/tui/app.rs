@@ -5,9 +5,11 @@ use super::components::conflict::ConflictState;
 use super::components::dialogs::{ConfirmDelete, ConfirmNamespace, Menu};
 use super::components::document::DocPane;
 use super::components::editor::EditorState;
+use super::components::history::HistoryState;
 use super::components::keys::KeysPane;
 use super::components::namespaces::NamespacesPane;
 use super::keymap::Context;
+use super::live::LiveState;
 use crate::config::TuiConfig;
 
 /// Below this width one pane is shown at a time.
@@ -41,6 +43,7 @@ pub enum Modal {
     ConfirmDelete(ConfirmDelete),
     ConfirmNamespace(ConfirmNamespace),
     Menu(Menu),
+    History(Box<HistoryState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +85,8 @@ pub struct App {
     pub quit: bool,
     /// Edit in $EDITOR waiting for its text: (namespace, key, version, original text).
     pub external: Option<(String, String, u64, serde_json::Value)>,
+    /// Live updates, what the user has seen, history and undo.
+    pub live: LiveState,
     next_gen: u64,
 }
 
@@ -101,6 +106,7 @@ impl App {
             busy: 0,
             quit: false,
             external: None,
+            live: LiveState::default(),
             next_gen: 0,
         }
     }
@@ -126,6 +132,8 @@ impl App {
             Some(Modal::Conflict(_)) => Context::Conflict,
             Some(Modal::ConfirmDelete(_)) | Some(Modal::ConfirmNamespace(_)) => Context::Confirm,
             Some(Modal::Menu(_)) => Context::Menu,
+            Some(Modal::History(h)) if h.confirm => Context::Confirm,
+            Some(Modal::History(_)) => Context::History,
             None => match self.focus {
                 Pane::Namespaces => Context::Namespaces,
                 Pane::Keys => Context::Keys,

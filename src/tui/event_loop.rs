@@ -120,6 +120,7 @@ impl Trace {
 pub fn run(session: Session, worker: worker::Worker) -> anyhow::Result<()> {
     let mut trace = Trace::open();
     let (tx, rx) = channel::<Action>();
+    super::live::spawn_feed(worker.store.clone(), worker.scope.clone(), tx.clone());
     let jobs = worker::spawn(worker, tx.clone());
     // try_init also installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::try_init()?;

@@ -15,6 +15,7 @@ pub enum Context {
     Menu,
     Confirm,
     Help,
+    History,
 }
 
 impl Context {
@@ -29,6 +30,7 @@ impl Context {
             Context::Menu => "Action menu",
             Context::Confirm => "Confirmation dialogs",
             Context::Help => "Help",
+            Context::History => "History view",
         }
     }
 }
@@ -70,6 +72,10 @@ pub enum Cmd {
     ConflictReload,
     ConflictOverwrite,
     ConflictBack,
+    Undo,
+    History,
+    DiffSeen,
+    Revert,
 }
 
 /// One key: a code and the modifiers that must be held (Shift is ignored for characters).
@@ -453,6 +459,73 @@ pub static BINDINGS: &[Binding] = &[
         &[code(KeyCode::Esc), k('?'), k('q')],
         "Esc/?",
         "close help",
+        Cmd::Cancel,
+        true,
+    ),
+    // Live updates, history and undo.
+    b(
+        C::Global,
+        &[k('U'), ctrl('z')],
+        "U/C-z",
+        "undo your last write (if unchanged since)",
+        Cmd::Undo,
+        false,
+    ),
+    b(C::Keys, &[k('H')], "H", "history", Cmd::History, false),
+    b(C::Document, &[k('H')], "H", "history", Cmd::History, false),
+    b(
+        C::Document,
+        &[k('c')],
+        "c",
+        "diff since you last looked (toggle)",
+        Cmd::DiffSeen,
+        false,
+    ),
+    b(
+        C::History,
+        &[code(KeyCode::Up), k('k')],
+        "↑/k",
+        "older/newer version",
+        Cmd::Up,
+        false,
+    ),
+    b(
+        C::History,
+        &[code(KeyCode::Down), k('j')],
+        "↓/j",
+        "older/newer version",
+        Cmd::Down,
+        false,
+    ),
+    b(
+        C::History,
+        &[ctrl('u'), code(KeyCode::PageUp)],
+        "C-u",
+        "scroll the diff up",
+        Cmd::PageUp,
+        false,
+    ),
+    b(
+        C::History,
+        &[ctrl('d'), code(KeyCode::PageDown)],
+        "C-d",
+        "scroll the diff down",
+        Cmd::PageDown,
+        false,
+    ),
+    b(
+        C::History,
+        &[k('r'), code(KeyCode::Enter)],
+        "r/⏎",
+        "revert to this version (asks)",
+        Cmd::Revert,
+        true,
+    ),
+    b(
+        C::History,
+        &[code(KeyCode::Esc), k('q'), k('H')],
+        "Esc",
+        "close",
         Cmd::Cancel,
         true,
     ),

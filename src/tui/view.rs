@@ -3,7 +3,7 @@
 //! Generic over the backend, so tests render into a `TestBackend`.
 
 use super::app::{App, Modal, Pane};
-use super::components::{help, status};
+use super::components::{help, history, status};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
@@ -18,7 +18,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         match app.focus {
             Pane::Namespaces => app.namespaces.draw(f, main, true, open),
             Pane::Keys => app.keys.draw(f, main, true, app.now_ms),
-            Pane::Document => app.doc.draw(f, main, true, app.now_ms),
+            Pane::Document => draw_doc(f, app, main, true),
         }
     } else {
         let [a, b, c] = Layout::horizontal([
@@ -30,16 +30,30 @@ pub fn draw(f: &mut Frame, app: &App) {
         app.namespaces
             .draw(f, a, app.focus == Pane::Namespaces, open);
         app.keys.draw(f, b, app.focus == Pane::Keys, app.now_ms);
-        app.doc.draw(f, c, app.focus == Pane::Document, app.now_ms);
+        draw_doc(f, app, c, app.focus == Pane::Document);
     }
     status::draw(f, bottom, app);
     match &app.modal {
         None => {}
         Some(Modal::Help { scroll }) => help::draw(f, main, *scroll),
-        Some(Modal::Editor(e)) => e.draw(f, main),
+        Some(Modal::Editor(e)) => {
+            e.draw(f, main);
+            if let Some(b) = &app.live.banner {
+                history::draw_banner(f, main, b, e.base_version);
+            }
+        }
         Some(Modal::Conflict(c)) => c.draw(f, main),
         Some(Modal::ConfirmDelete(d)) => d.draw(f, main),
         Some(Modal::ConfirmNamespace(d)) => d.draw(f, main),
         Some(Modal::Menu(m)) => m.draw(f, main, &app.session.config.actions),
+        Some(Modal::History(h)) => h.draw(f, main, app.now_ms),
+    }
+}
+
+/// The document pane, or the diff since the user last looked when it is open.
+fn draw_doc(f: &mut Frame, app: &App, area: ratatui::layout::Rect, focused: bool) {
+    match &app.live.diff {
+        Some(d) => d.draw(f, area, focused),
+        None => app.doc.draw(f, area, focused, app.now_ms),
     }
 }

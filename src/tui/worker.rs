@@ -147,6 +147,7 @@ impl Worker {
                 Action::NamespaceDeleted { ns, result }
             }
             Effect::ExternalEdit { .. } | Effect::Quit => return None,
+            other => return self.run_live(other),
         })
     }
 
@@ -188,7 +189,7 @@ impl Worker {
         })
     }
 
-    fn document(&self, ns: &str, key: &str) -> Result<Loaded> {
+    pub(crate) fn document(&self, ns: &str, key: &str) -> Result<Loaded> {
         let (n, k) = names(ns, key)?;
         let mut doc = self.store.get(&self.scope, &n, &k)?;
         let limit = self.config.preview_limit_bytes as usize;

@@ -34,6 +34,8 @@ pub struct DocPane {
     pub loading: bool,
     /// `z` was pressed; the next key says which fold command.
     pub pending_z: bool,
+    /// A line under the header (set by `update`: "changed since you last looked").
+    pub note: Option<String>,
 }
 
 impl DocPane {
@@ -214,6 +216,12 @@ impl DocPane {
                     width,
                 ),
                 theme::error(),
+            ));
+        }
+        if let Some(n) = &self.note {
+            out.push(Line::styled(
+                clip(n, width),
+                super::history::changed_style(),
             ));
         }
         out.push(Line::styled("─".repeat(width), theme::dim()));

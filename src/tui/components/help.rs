@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const ORDER: [Context; 9] = [
+const ORDER: [Context; 10] = [
     Context::Global,
     Context::Namespaces,
     Context::Keys,
@@ -18,6 +18,7 @@ const ORDER: [Context; 9] = [
     Context::Menu,
     Context::Confirm,
     Context::Help,
+    Context::History,
 ];
 
 /// The help text, one line per binding under a heading per context.

@@ -62,6 +62,8 @@ pub struct KeysPane {
     pub sort: SortCol,
     pub reverse: bool,
     pub offset: Cell<usize>,
+    /// Keys written by others since the user last saw them (kept by `update`).
+    pub changed: BTreeSet<String>,
 }
 
 impl KeysPane {
@@ -226,11 +228,19 @@ impl KeysPane {
         for (v, &i) in self.view.iter().enumerate().skip(offset).take(height) {
             let r = &self.rows[i];
             let marked = self.marked.contains(&r.meta.key);
-            let (mark, mark_style) = match (marked, r.reviewed) {
+            let (mut mark, mut mark_style) = match (marked, r.reviewed) {
                 (true, _) => ("* ", theme::marked()),
                 (false, true) => ("✓ ", theme::reviewed()),
                 (false, false) => ("  ", Style::new()),
             };
+            if self.changed.contains(&r.meta.key) {
+                mark = match (marked, r.reviewed) {
+                    (true, _) => "*•",
+                    (false, true) => "✓•",
+                    (false, false) => " •",
+                };
+                mark_style = super::history::changed_style();
+            }
             let style = if v == self.selected {
                 theme::selected(focused)
             } else {

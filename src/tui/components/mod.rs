@@ -6,6 +6,7 @@ pub mod dialogs;
 pub mod document;
 pub mod editor;
 pub mod help;
+pub mod history;
 pub mod keys;
 pub mod namespaces;
 pub mod status;

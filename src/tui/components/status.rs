@@ -66,6 +66,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     if let Some(p) = progress(app) {
         spans.push(Span::raw(format!(" · {p}")));
     }
+    if let Some(s) = super::history::indicator(app.live.feed) {
+        spans.push(Span::raw(" · "));
+        spans.push(s);
+    }
     spans.push(Span::raw(" │"));
     for (label, desc) in keymap::hints(app.context()) {
         spans.push(Span::styled(format!(" {label}"), theme::key_hint()));

@@ -2,11 +2,15 @@
 //! open dialog, else to the focused pane; results from the worker land in the state.
 //! No I/O happens here, so every behaviour is unit-tested without a terminal.
 
+mod history;
+mod live;
 mod modals;
 mod panes;
 mod results;
 mod writes;
 
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;
 
@@ -19,9 +23,10 @@ pub use writes::triage_patch;
 /// Applies one action to the state and says what should happen outside it.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let note = live::observe(app, &action);
     match action {
         Action::Key(key) => {
-            if key.kind != KeyEventKind::Release {
+            if key.kind != KeyEventKind::Release && !live::diff_key(app, &key) {
                 on_key(app, key, &mut fx);
             }
         }
@@ -29,8 +34,23 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.width = w;
             app.height = h;
         }
+        Action::Feed(item) => live::on_feed(app, item, &mut fx),
+        Action::Refreshed { ns, key, result } => live::on_refreshed(app, ns, key, result, &mut fx),
+        Action::History { ns, key, result } => history::on_history(app, ns, key, result, &mut fx),
+        Action::Version {
+            ns,
+            key,
+            version,
+            purpose,
+            result,
+        } => live::on_version(app, (ns, key, version), purpose, result, &mut fx),
+        Action::Undone { entry, result } => history::on_undone(app, entry, result, &mut fx),
         other => results::on_result(app, other, &mut fx),
     }
+    if let Some(text) = note {
+        app.info(text);
+    }
+    live::sync(app, &fx);
     fx
 }
 

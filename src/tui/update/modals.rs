@@ -113,6 +113,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             _ => Some(Modal::ConfirmNamespace(d)),
         },
+        Modal::History(h) => super::history::on_key(app, h, cmd, fx),
         Modal::Menu(mut m) => {
             let n = app.session.config.actions.len();
             let digit = match key.code {

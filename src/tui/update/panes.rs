@@ -83,6 +83,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         Cmd::Delete => writes::ask_delete(app),
         Cmd::DeleteNamespace => writes::ask_delete_namespace(app),
         Cmd::Reload => reload(app, fx),
+        Cmd::Undo | Cmd::History | Cmd::DiffSeen => super::history::on_cmd(app, cmd, fx),
         Cmd::Help => app.modal = Some(Modal::Help { scroll: 0 }),
         Cmd::Quit => {
             app.quit = true;
