@@ -40,6 +40,7 @@ fn meta(key: &str, version: u64, by: &str, minutes_ago: i64) -> Meta {
         updated_at: agent_console::model::format_ms(NOW - minutes_ago * 60_000),
         updated_by: by.into(),
         expires_at: None,
+        fields: None,
     }
 }
 

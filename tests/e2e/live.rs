@@ -130,7 +130,8 @@ impl Live {
         }
     }
 
-    /// The Python SDK's interpreter, when `SDK_VENV` has one.
+    /// The Python SDK's interpreter when `SDK_VENV` is set (CI sets it): a venv named
+    /// there must hold orchagent-sdk, so a broken setup fails instead of testing less.
     fn sdk_python() -> Option<PathBuf> {
         let venv = std::env::var_os("SDK_VENV")?;
         let py = Path::new(&venv).join("bin/python");
@@ -138,7 +139,8 @@ impl Live {
             .args(["-c", "import orchagent.storage"])
             .output()
             .is_ok_and(|o| o.status.success());
-        ok.then_some(py)
+        assert!(ok, "SDK_VENV={venv:?} has no orchagent-sdk");
+        Some(py)
     }
 
     /// Writes through the server from another process: the SDK, else the CLI.

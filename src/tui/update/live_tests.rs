@@ -21,6 +21,7 @@ fn meta(key: &str, version: u64, by: &str) -> Meta {
         updated_at: "2026-02-25T06:12:00.000Z".into(),
         updated_by: by.into(),
         expires_at: None,
+        fields: None,
     }
 }
 
