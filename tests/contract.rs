@@ -477,6 +477,26 @@ mod cases {
             .put(&f.scope, &ns("imp"), &key("k"), json!({"a": 1}), &opts)
             .unwrap();
         assert_eq!(w.meta.version, 8);
+        // Restoring a deleted document after its last version keeps its past readable.
+        f.store
+            .delete(&f.scope, &ns("imp"), &key("k"), None)
+            .unwrap();
+        let restore = PutOptions {
+            initial_version: Some(9),
+            create_only: true,
+            ..PutOptions::default()
+        };
+        f.store
+            .put(&f.scope, &ns("imp"), &key("k"), json!({"a": 1}), &restore)
+            .unwrap();
+        let versions: Vec<u64> = f
+            .store
+            .history(&f.scope, &ns("imp"), &key("k"))
+            .unwrap()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        assert_eq!(versions, vec![9, 8, 7]);
     }
 
     pub fn read_only_refuses_writes(f: &mut Fixture) {

@@ -255,7 +255,10 @@ pub async fn get_document(
     body.push_str(&value);
     body.push('}');
     let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r.headers_mut().insert(header::ETAG, etag(meta.version));
     Ok(r)
 }

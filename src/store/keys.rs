@@ -339,8 +339,14 @@ mod cache_tests {
         let ws = Workspace::parse("acme").unwrap();
         let key = create(&store, &ws, None, None, false).unwrap();
         let cache = KeyCache::new(&store);
-        assert_eq!(cache.authenticate(&store, &key.token).unwrap().workspace, "acme");
-        assert_eq!(cache.authenticate(&store, &key.token).unwrap().id, key.info.id);
+        assert_eq!(
+            cache.authenticate(&store, &key.token).unwrap().workspace,
+            "acme"
+        );
+        assert_eq!(
+            cache.authenticate(&store, &key.token).unwrap().id,
+            key.info.id
+        );
         // Revoked through another handle on the same file, as `console keys revoke` does.
         let other = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
         revoke(&other, &key.info.id).unwrap();

@@ -492,11 +492,14 @@ impl SqliteStore {
                 (row.version + 1, row.created_at)
             }
             None => {
-                // A re-created document starts again at version 1: drop the old versions.
+                // A re-created document starts again at version 1, so its old versions go;
+                // one restored at a later version (import, undo of a delete) keeps the
+                // versions before it.
                 conn.prepare_cached(
-                    "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+                    "DELETE FROM history
+                     WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version >= ?4",
                 )?
-                .execute(params![t.ws, t.ns, t.key])?;
+                .execute(params![t.ws, t.ns, t.key, first_version])?;
                 (first_version, now)
             }
         };

@@ -350,9 +350,10 @@ fn undo_after_mark_reviewed_edit_and_delete_restores_the_previous_value() {
     s.wait("undid the delete of findings/a3 (now v2)", 10);
     let got = s.get("findings", "a3");
     assert_eq!((&got["value"], &got["version"]), (&a3, &json!(2)));
+    // The restored document keeps its past: the version deleted is still in its history.
     assert_eq!(
         s.history_versions("findings", "a3"),
-        vec![(2, "tui".into())]
+        vec![(2, "tui".into()), (1, "cli".into())]
     );
     // Nothing left to undo; a write by someone else since refuses the undo.
     s.keys(&["U"]);
