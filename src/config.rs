@@ -63,6 +63,76 @@ pub struct TuiConfig {
     pub preview_limit_bytes: u64,
     /// Name written as `reviewed_by`.
     pub reviewer: Option<String>,
+    /// Key remaps: command name (or `context.command`) = key spec or list of key specs.
+    pub keys: BTreeMap<String, KeyList>,
+    /// `"dark"`, `"light"`, or a table with `name` and colours per role.
+    pub theme: ThemeSetting,
+    /// Mouse support (wheel scrolls, click selects); off by default.
+    pub mouse: bool,
+}
+
+/// One key spec or several, for `[tui.keys]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn specs(&self) -> Vec<&str> {
+        match self {
+            KeyList::One(s) => vec![s.as_str()],
+            KeyList::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `theme = "light"`, or `[tui.theme]` with `name` and per-role colours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThemeSetting {
+    Name(String),
+    Table(ThemeTable),
+}
+
+impl Default for ThemeSetting {
+    fn default() -> Self {
+        ThemeSetting::Table(ThemeTable::default())
+    }
+}
+
+impl ThemeSetting {
+    /// The shipped theme it starts from, and the colours it sets on top.
+    pub fn parts(&self) -> (&str, Option<&BTreeMap<String, String>>) {
+        match self {
+            ThemeSetting::Name(n) => (n, None),
+            ThemeSetting::Table(t) => (&t.name, Some(&t.colors)),
+        }
+    }
+}
+
+/// The `[tui.theme]` table: a shipped theme by name, and colours (names or `#rrggbb`)
+/// for the roles to change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThemeTable {
+    #[serde(default = "dark")]
+    pub name: String,
+    #[serde(flatten)]
+    pub colors: BTreeMap<String, String>,
+}
+
+fn dark() -> String {
+    "dark".into()
+}
+
+impl Default for ThemeTable {
+    fn default() -> Self {
+        ThemeTable {
+            name: dark(),
+            colors: BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for TuiConfig {
@@ -75,6 +145,9 @@ impl Default for TuiConfig {
             actions: vec!["ignore".into(), "escalate".into(), "fix".into()],
             preview_limit_bytes: 256 * 1024,
             reviewer: None,
+            keys: BTreeMap::new(),
+            theme: ThemeSetting::default(),
+            mouse: false,
         }
     }
 }

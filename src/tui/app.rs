@@ -8,6 +8,7 @@ use super::components::editor::EditorState;
 use super::components::keys::KeysPane;
 use super::components::namespaces::NamespacesPane;
 use super::keymap::Context;
+use super::keyspec::Keymap;
 use crate::config::TuiConfig;
 
 /// Below this width one pane is shown at a time.
@@ -83,11 +84,14 @@ pub struct App {
     /// Edit in $EDITOR waiting for its text: (namespace, key, version, original text).
     pub external: Option<(String, String, u64, serde_json::Value)>,
     next_gen: u64,
+    /// The key bindings in force (defaults with `[tui.keys]` applied).
+    pub keymap: Keymap,
 }
 
 impl App {
     pub fn new(session: Session, width: u16, height: u16, now_ms: i64) -> App {
         App {
+            keymap: Keymap::new(&session.config.keys).unwrap_or_default(),
             session,
             now_ms,
             width,

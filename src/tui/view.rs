@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     status::draw(f, bottom, app);
     match &app.modal {
         None => {}
-        Some(Modal::Help { scroll }) => help::draw(f, main, *scroll),
+        Some(Modal::Help { scroll }) => help::draw(f, main, *scroll, &app.keymap),
         Some(Modal::Editor(e)) => e.draw(f, main),
         Some(Modal::Conflict(c)) => c.draw(f, main),
         Some(Modal::ConfirmDelete(d)) => d.draw(f, main),

@@ -62,6 +62,10 @@ pub struct KeysPane {
     pub sort: SortCol,
     pub reverse: bool,
     pub offset: Cell<usize>,
+    /// `filter` parsed (refreshed with the view).
+    pub query: crate::tui::filter::Query,
+    /// "Now" for `updated<1h` filters (kept current by `update`).
+    pub now_ms: i64,
 }
 
 impl KeysPane {
@@ -81,12 +85,11 @@ impl KeysPane {
     /// keeping the selected key selected when it is still shown.
     pub fn refresh_view(&mut self) {
         let keep = self.selected_key();
-        let needle = self.filter.to_lowercase();
+        self.query = crate::tui::filter::parse(&self.filter);
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
                 let r = &self.rows[i];
-                (!self.unreviewed_only || !r.reviewed)
-                    && (needle.is_empty() || r.meta.key.to_lowercase().contains(&needle))
+                (!self.unreviewed_only || !r.reviewed) && self.query.matches(r, self.now_ms)
             })
             .collect();
         let rows = &self.rows;
@@ -173,14 +176,21 @@ impl KeysPane {
         let filter_line = self.filtering || !self.filter.is_empty();
         if filter_line {
             let cursor = if self.filtering { "▏" } else { "" };
-            lines.push(Line::from(vec![
+            let mut spans = vec![
                 Span::styled("/", theme::key_hint()),
                 Span::raw(format!("{}{cursor}", escape_controls(&self.filter))),
                 Span::styled(
                     format!("  {} of {} loaded match", self.view.len(), self.rows.len()),
                     theme::dim(),
                 ),
-            ]));
+            ];
+            if let Some(e) = self.query.errors.first() {
+                spans.push(Span::styled(
+                    format!("  ✗ {}", escape_controls(e)),
+                    theme::error(),
+                ));
+            }
+            lines.push(Line::from(spans));
         }
         // Columns: marker 2, key (rest), version 5, updated 8, by 10, size 8 (plus gaps).
         let fixed = 2 + 6 + 9 + 11 + 8;

@@ -19,6 +19,7 @@ pub use writes::triage_patch;
 /// Applies one action to the state and says what should happen outside it.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
+    app.keys.now_ms = app.now_ms;
     match action {
         Action::Key(key) => {
             if key.kind != KeyEventKind::Release {

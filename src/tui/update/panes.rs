@@ -4,7 +4,7 @@
 use super::{focus, follow_selection, maybe_more, open_namespace, reload, writes};
 use crate::tui::action::Effect;
 use crate::tui::app::{App, Modal, Pane};
-use crate::tui::keymap::{self, Cmd};
+use crate::tui::keymap::Cmd;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -28,7 +28,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
-    let Some(cmd) = keymap::lookup(app.context(), &key) else {
+    let Some(cmd) = app.keymap.lookup(app.context(), &key) else {
         return;
     };
     match cmd {
