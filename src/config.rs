@@ -266,6 +266,14 @@ mod tests {
         let text = include_str!("../config.example.toml");
         let config = Config::parse(text, Path::new("config.example.toml")).unwrap();
         assert!(config.profiles.contains_key("team"));
+        // The TUI's own checks (key specs, colours) accept it too.
+        crate::tui::check_config(&config.tui).unwrap();
+        for role in crate::tui::theme::ROLES {
+            assert!(
+                text.contains(role),
+                "config.example.toml does not list role {role}"
+            );
+        }
         // Every top-level setting and section appears in the example.
         let full = toml::to_string(&Config::default()).unwrap();
         for line in full
@@ -283,6 +291,27 @@ mod tests {
                 "config.example.toml does not mention {name}"
             );
         }
+    }
+
+    #[test]
+    fn tui_keys_and_theme_take_both_forms() {
+        let c = Config::parse(
+            "[tui]\ntheme = \"light\"\nmouse = true\n[tui.keys]\nreview = \"x\"\nquit = [\"q\", \"ctrl-q\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.tui.theme, ThemeSetting::Name("light".into()));
+        assert!(c.tui.mouse);
+        assert_eq!(c.tui.keys["review"], KeyList::One("x".into()));
+        assert_eq!(c.tui.keys["quit"].specs(), ["q", "ctrl-q"]);
+        let c = Config::parse(
+            "[tui.theme]\nname = \"light\"\nkey_hint = \"#ff0000\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let (name, roles) = c.tui.theme.parts();
+        assert_eq!(name, "light");
+        assert_eq!(roles.unwrap()["key_hint"], "#ff0000");
     }
 
     #[test]

@@ -90,6 +90,8 @@ pub enum Action {
     },
     /// The text the external editor left, or why it could not run.
     ExternalEdited(Result<String, String>),
+    /// A mouse event (only with `mouse = true`).
+    Mouse(ratatui::crossterm::event::MouseEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,11 +133,25 @@ pub enum Effect {
         text: String,
     },
     Quit,
+    /// Put `text` on the clipboard (OSC 52, written by the event loop).
+    Copy {
+        text: String,
+    },
+    /// Re-open the TUI on another profile of the config file (the event loop does it).
+    SwitchProfile {
+        name: String,
+    },
 }
 
 impl Effect {
     /// Whether the worker thread runs this effect (the rest belong to the event loop).
     pub fn is_store_call(&self) -> bool {
-        !matches!(self, Effect::ExternalEdit { .. } | Effect::Quit)
+        !matches!(
+            self,
+            Effect::ExternalEdit { .. }
+                | Effect::Quit
+                | Effect::Copy { .. }
+                | Effect::SwitchProfile { .. }
+        )
     }
 }

@@ -42,6 +42,7 @@ pub enum Modal {
     ConfirmDelete(ConfirmDelete),
     ConfirmNamespace(ConfirmNamespace),
     Menu(Menu),
+    Palette(Box<crate::tui::palette::PaletteState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +87,10 @@ pub struct App {
     next_gen: u64,
     /// The key bindings in force (defaults with `[tui.keys]` applied).
     pub keymap: Keymap,
+    /// Where the data is, as a command line would say it (for "copy as command").
+    pub target: crate::tui::clipboard::Target,
+    /// The profiles of the config file (offered by the palette).
+    pub profiles: Vec<String>,
 }
 
 impl App {
@@ -106,6 +111,8 @@ impl App {
             quit: false,
             external: None,
             next_gen: 0,
+            target: Default::default(),
+            profiles: Vec::new(),
         }
     }
 
@@ -130,6 +137,7 @@ impl App {
             Some(Modal::Conflict(_)) => Context::Conflict,
             Some(Modal::ConfirmDelete(_)) | Some(Modal::ConfirmNamespace(_)) => Context::Confirm,
             Some(Modal::Menu(_)) => Context::Menu,
+            Some(Modal::Palette(_)) => Context::Palette,
             None => match self.focus {
                 Pane::Namespaces => Context::Namespaces,
                 Pane::Keys => Context::Keys,

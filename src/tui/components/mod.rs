@@ -8,6 +8,7 @@ pub mod editor;
 pub mod help;
 pub mod keys;
 pub mod namespaces;
+pub mod palette;
 pub mod status;
 
 use ratatui::layout::Rect;

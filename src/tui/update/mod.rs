@@ -2,18 +2,21 @@
 //! open dialog, else to the focused pane; results from the worker land in the state.
 //! No I/O happens here, so every behaviour is unit-tested without a terminal.
 
+mod copy;
 mod modals;
+mod mouse;
 mod panes;
 mod results;
 mod writes;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::action::{Action, Effect};
 use super::app::{App, Pane};
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
+pub(crate) use panes::run as run_cmd;
 pub use writes::triage_patch;
 
 /// Applies one action to the state and says what should happen outside it.
@@ -30,6 +33,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.width = w;
             app.height = h;
         }
+        Action::Mouse(m) => mouse::on_mouse(app, m, &mut fx),
         other => results::on_result(app, other, &mut fx),
     }
     fx

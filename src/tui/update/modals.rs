@@ -113,6 +113,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             _ => Some(Modal::ConfirmNamespace(d)),
         },
+        Modal::Palette(p) => crate::tui::palette::on_key(app, p, cmd, key, fx),
         Modal::Menu(mut m) => {
             let n = app.session.config.actions.len();
             let digit = match key.code {

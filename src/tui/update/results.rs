@@ -135,7 +135,7 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::ExternalEdited(result) => writes::external_done(app, result, fx),
-        Action::Key(_) | Action::Resize(..) => {}
+        Action::Key(_) | Action::Resize(..) | Action::Mouse(_) => {}
     }
 }
 
