@@ -151,6 +151,12 @@ impl KeysPane {
         )
     }
 
+    /// Rows above the first key inside the pane: filter line, filter error, column header.
+    pub fn header_rows(&self) -> usize {
+        let filter_line = self.filtering || !self.filter.is_empty();
+        1 + usize::from(filter_line) + usize::from(filter_line && !self.query.errors.is_empty())
+    }
+
     pub fn draw(&self, f: &mut Frame, area: Rect, focused: bool, now_ms: i64) {
         let mut title = match &self.ns {
             Some(ns) => format!(" {} ", escape_controls(ns)),
@@ -176,7 +182,7 @@ impl KeysPane {
         let filter_line = self.filtering || !self.filter.is_empty();
         if filter_line {
             let cursor = if self.filtering { "▏" } else { "" };
-            let mut spans = vec![
+            let spans = vec![
                 Span::styled("/", theme::key_hint()),
                 Span::raw(format!("{}{cursor}", escape_controls(&self.filter))),
                 Span::styled(
@@ -184,13 +190,13 @@ impl KeysPane {
                     theme::dim(),
                 ),
             ];
+            lines.push(Line::from(spans));
             if let Some(e) = self.query.errors.first() {
-                spans.push(Span::styled(
-                    format!("  ✗ {}", escape_controls(e)),
+                lines.push(Line::styled(
+                    clip(&format!("✗ {}", escape_controls(e)), width),
                     theme::error(),
                 ));
             }
-            lines.push(Line::from(spans));
         }
         // Columns: marker 2, key (rest), version 5, updated 8, by 10, size 8 (plus gaps).
         let fixed = 2 + 6 + 9 + 11 + 8;

@@ -59,7 +59,7 @@ fn click(app: &mut App, x: u16, y: u16, fx: &mut Vec<Effect>) {
             app.namespaces.items.len(),
         ),
         Pane::Keys => (
-            1 + usize::from(app.keys.filtering || !app.keys.filter.is_empty()),
+            app.keys.header_rows(),
             app.keys.offset.get(),
             app.keys.selected,
             app.keys.view.len(),
