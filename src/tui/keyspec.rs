@@ -16,10 +16,7 @@ pub fn parse_key(spec: &str) -> Result<Chord, String> {
     if rest.is_empty() {
         return Err("empty key spec".into());
     }
-    loop {
-        let Some((head, tail)) = rest.split_once('-') else {
-            break;
-        };
+    while let Some((head, tail)) = rest.split_once('-') {
         if tail.is_empty() {
             break;
         }
@@ -233,19 +230,18 @@ impl Keymap {
                 };
             }
             // The remapped keys leave the commands they were bound to.
-            for j in 0..map.rows.len() {
-                if map.rows[j].overridden {
+            for (row, bj) in map.rows.iter_mut().zip(BINDINGS) {
+                if row.overridden {
                     continue;
                 }
                 let hit = rows.iter().any(|&i| {
-                    overlaps(BINDINGS[i].ctx, BINDINGS[j].ctx)
+                    overlaps(BINDINGS[i].ctx, bj.ctx)
                         // A pane remap shadows a global key only in that pane already.
-                        && !(BINDINGS[j].ctx == Context::Global && is_pane(BINDINGS[i].ctx))
+                        && !(bj.ctx == Context::Global && is_pane(BINDINGS[i].ctx))
                 });
                 if !hit {
                     continue;
                 }
-                let row = &mut map.rows[j];
                 let before = row.keys.len();
                 row.keys.retain(|k| !chords.iter().any(|c| same(k, c)));
                 if row.keys.len() != before {
