@@ -63,6 +63,76 @@ pub struct TuiConfig {
     pub preview_limit_bytes: u64,
     /// Name written as `reviewed_by`.
     pub reviewer: Option<String>,
+    /// Key remaps: command name (or `context.command`) = key spec or list of key specs.
+    pub keys: BTreeMap<String, KeyList>,
+    /// `"dark"`, `"light"`, or a table with `name` and colours per role.
+    pub theme: ThemeSetting,
+    /// Mouse support (wheel scrolls, click selects); off by default.
+    pub mouse: bool,
+}
+
+/// One key spec or several, for `[tui.keys]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn specs(&self) -> Vec<&str> {
+        match self {
+            KeyList::One(s) => vec![s.as_str()],
+            KeyList::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// `theme = "light"`, or `[tui.theme]` with `name` and per-role colours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThemeSetting {
+    Name(String),
+    Table(ThemeTable),
+}
+
+impl Default for ThemeSetting {
+    fn default() -> Self {
+        ThemeSetting::Table(ThemeTable::default())
+    }
+}
+
+impl ThemeSetting {
+    /// The shipped theme it starts from, and the colours it sets on top.
+    pub fn parts(&self) -> (&str, Option<&BTreeMap<String, String>>) {
+        match self {
+            ThemeSetting::Name(n) => (n, None),
+            ThemeSetting::Table(t) => (&t.name, Some(&t.colors)),
+        }
+    }
+}
+
+/// The `[tui.theme]` table: a shipped theme by name, and colours (names or `#rrggbb`)
+/// for the roles to change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThemeTable {
+    #[serde(default = "dark")]
+    pub name: String,
+    #[serde(flatten)]
+    pub colors: BTreeMap<String, String>,
+}
+
+fn dark() -> String {
+    "dark".into()
+}
+
+impl Default for ThemeTable {
+    fn default() -> Self {
+        ThemeTable {
+            name: dark(),
+            colors: BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for TuiConfig {
@@ -75,6 +145,9 @@ impl Default for TuiConfig {
             actions: vec!["ignore".into(), "escalate".into(), "fix".into()],
             preview_limit_bytes: 256 * 1024,
             reviewer: None,
+            keys: BTreeMap::new(),
+            theme: ThemeSetting::default(),
+            mouse: false,
         }
     }
 }
@@ -193,6 +266,14 @@ mod tests {
         let text = include_str!("../config.example.toml");
         let config = Config::parse(text, Path::new("config.example.toml")).unwrap();
         assert!(config.profiles.contains_key("team"));
+        // The TUI's own checks (key specs, colours) accept it too.
+        crate::tui::check_config(&config.tui).unwrap();
+        for role in crate::tui::theme::ROLES {
+            assert!(
+                text.contains(role),
+                "config.example.toml does not list role {role}"
+            );
+        }
         // Every top-level setting and section appears in the example.
         let full = toml::to_string(&Config::default()).unwrap();
         for line in full
@@ -210,6 +291,27 @@ mod tests {
                 "config.example.toml does not mention {name}"
             );
         }
+    }
+
+    #[test]
+    fn tui_keys_and_theme_take_both_forms() {
+        let c = Config::parse(
+            "[tui]\ntheme = \"light\"\nmouse = true\n[tui.keys]\nreview = \"x\"\nquit = [\"q\", \"ctrl-q\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.tui.theme, ThemeSetting::Name("light".into()));
+        assert!(c.tui.mouse);
+        assert_eq!(c.tui.keys["review"], KeyList::One("x".into()));
+        assert_eq!(c.tui.keys["quit"].specs(), ["q", "ctrl-q"]);
+        let c = Config::parse(
+            "[tui.theme]\nname = \"light\"\nkey_hint = \"#ff0000\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let (name, roles) = c.tui.theme.parts();
+        assert_eq!(name, "light");
+        assert_eq!(roles.unwrap()["key_hint"], "#ff0000");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Value, json};
 
 mod e2e;
+mod palette;
 
 const NOW: i64 = 1_772_000_000_000; // 2026-02-25T06:13:20Z
 

@@ -30,5 +30,5 @@ pub fn run(global: &Global, args: TuiArgs) -> anyhow::Result<()> {
     if args.read_only {
         ctx.store.read_only = true;
     }
-    crate::tui::run(ctx, args.namespace)
+    crate::tui::run(ctx, args.namespace, args.read_only)
 }

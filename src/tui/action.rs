@@ -117,6 +117,8 @@ pub enum Action {
         entry: super::undo::UndoEntry,
         result: Result<Option<Meta>, Error>,
     },
+    /// A mouse event (only with `mouse = true`).
+    Mouse(ratatui::crossterm::event::MouseEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,11 +177,25 @@ pub enum Effect {
     },
     /// Take back one of the user's writes, conditional on nothing having changed since.
     Undo(super::undo::UndoEntry),
+    /// Put `text` on the clipboard (OSC 52, written by the event loop).
+    Copy {
+        text: String,
+    },
+    /// Re-open the TUI on another profile of the config file (the event loop does it).
+    SwitchProfile {
+        name: String,
+    },
 }
 
 impl Effect {
     /// Whether the worker thread runs this effect (the rest belong to the event loop).
     pub fn is_store_call(&self) -> bool {
-        !matches!(self, Effect::ExternalEdit { .. } | Effect::Quit)
+        !matches!(
+            self,
+            Effect::ExternalEdit { .. }
+                | Effect::Quit
+                | Effect::Copy { .. }
+                | Effect::SwitchProfile { .. }
+        )
     }
 }

@@ -9,6 +9,7 @@ use super::components::history::HistoryState;
 use super::components::keys::KeysPane;
 use super::components::namespaces::NamespacesPane;
 use super::keymap::Context;
+use super::keyspec::Keymap;
 use super::live::LiveState;
 use crate::config::TuiConfig;
 
@@ -44,6 +45,7 @@ pub enum Modal {
     ConfirmNamespace(ConfirmNamespace),
     Menu(Menu),
     History(Box<HistoryState>),
+    Palette(Box<crate::tui::palette::PaletteState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,11 +90,18 @@ pub struct App {
     /// Live updates, what the user has seen, history and undo.
     pub live: LiveState,
     next_gen: u64,
+    /// The key bindings in force (defaults with `[tui.keys]` applied).
+    pub keymap: Keymap,
+    /// Where the data is, as a command line would say it (for "copy as command").
+    pub target: crate::tui::clipboard::Target,
+    /// The profiles of the config file (offered by the palette).
+    pub profiles: Vec<String>,
 }
 
 impl App {
     pub fn new(session: Session, width: u16, height: u16, now_ms: i64) -> App {
         App {
+            keymap: Keymap::new(&session.config.keys).unwrap_or_default(),
             session,
             now_ms,
             width,
@@ -108,6 +117,8 @@ impl App {
             external: None,
             live: LiveState::default(),
             next_gen: 0,
+            target: Default::default(),
+            profiles: Vec::new(),
         }
     }
 
@@ -134,6 +145,7 @@ impl App {
             Some(Modal::Menu(_)) => Context::Menu,
             Some(Modal::History(h)) if h.confirm => Context::Confirm,
             Some(Modal::History(_)) => Context::History,
+            Some(Modal::Palette(_)) => Context::Palette,
             None => match self.focus {
                 Pane::Namespaces => Context::Namespaces,
                 Pane::Keys => Context::Keys,

@@ -4,10 +4,11 @@
 
 use super::action::{Action, Effect};
 use super::app::{App, Session};
+use super::setup::Setup;
 use super::{update, view, worker};
 use crate::model::now_ms;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use std::collections::VecDeque;
@@ -18,10 +19,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Restores the terminal when dropped: on return and on error alike.
-struct Restore;
+struct Restore(bool);
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        if self.0 {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        }
         ratatui::restore();
     }
 }
@@ -51,6 +55,7 @@ impl Input {
                     Ok(true) => match event::read() {
                         Ok(Event::Key(k)) => Some(Action::Key(k)),
                         Ok(Event::Resize(w, h)) => Some(Action::Resize(w, h)),
+                        Ok(Event::Mouse(m)) => Some(Action::Mouse(m)),
                         Ok(_) => None,
                         Err(_) => return,
                     },
@@ -117,17 +122,21 @@ impl Trace {
     }
 }
 
-pub fn run(session: Session, worker: worker::Worker) -> anyhow::Result<()> {
+pub fn run(session: Session, worker: worker::Worker, mut setup: Setup) -> anyhow::Result<()> {
     let mut trace = Trace::open();
     let (tx, rx) = channel::<Action>();
-    super::live::spawn_feed(worker.store.clone(), worker.scope.clone(), tx.clone());
-    let jobs = worker::spawn(worker, tx.clone());
+    let mut jobs = setup.spawn(worker, tx.clone());
     // try_init also installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::try_init()?;
-    let _restore = Restore;
-    let input = Input::spawn(tx);
+    let _restore = Restore(setup.mouse);
+    if setup.mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
+    let input = Input::spawn(tx.clone());
     let size = terminal.size()?;
     let mut app = App::new(session, size.width, size.height, now_ms());
+    app.target = setup.target.clone();
+    app.profiles = setup.profiles.clone();
     let mut queue: VecDeque<Action> = VecDeque::new();
     let mut effects = VecDeque::from(update::start(&mut app));
     let mut since = Instant::now();
@@ -137,9 +146,28 @@ pub fn run(session: Session, worker: worker::Worker) -> anyhow::Result<()> {
             match e {
                 Effect::Quit => {}
                 Effect::ExternalEdit { text } => {
-                    let r = external_edit(&mut terminal, &input, &text);
+                    let r = external_edit(&mut terminal, &input, &text, setup.mouse);
                     queue.push_back(Action::ExternalEdited(r));
                 }
+                Effect::Copy { text } => {
+                    let out = terminal.backend_mut();
+                    let _ = out.write_all(super::clipboard::osc52(&text).as_bytes());
+                    let _ = out.flush();
+                }
+                Effect::SwitchProfile { name } => match setup.switch(&name) {
+                    Ok((session, worker)) => {
+                        jobs = setup.spawn(worker, tx.clone());
+                        let size = terminal.size()?;
+                        app = App::new(session, size.width, size.height, now_ms());
+                        app.target = setup.target.clone();
+                        app.profiles = setup.profiles.clone();
+                        app.info(format!("opened profile {name}: {}", app.session.location));
+                        queue.clear();
+                        effects.clear();
+                        effects.extend(update::start(&mut app));
+                    }
+                    Err(e) => app.error(format!("cannot open profile {name}: {e}")),
+                },
                 e => {
                     jobs.send(e)?;
                 }
@@ -174,8 +202,12 @@ fn external_edit(
     terminal: &mut DefaultTerminal,
     input: &Input,
     text: &str,
+    mouse: bool,
 ) -> Result<String, String> {
     input.pause();
+    if mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
     ratatui::restore();
     let result = (|| {
         let path = std::env::temp_dir().join(format!(
@@ -204,6 +236,9 @@ fn external_edit(
     })();
     let _ = enable_raw_mode();
     let _ = execute!(std::io::stdout(), EnterAlternateScreen);
+    if mouse {
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    }
     let _ = terminal.clear();
     input.resume();
     result

@@ -1,5 +1,6 @@
 //! The one table of key bindings: it maps a key in a context to a command, and the same
-//! table generates the help overlay and the status bar's hints, so they never disagree.
+//! table generates the help overlay, the status bar's hints and the command palette, so
+//! they never disagree. `keyspec::Keymap` applies the user's `[tui.keys]` on top of it.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -16,6 +17,7 @@ pub enum Context {
     Confirm,
     Help,
     History,
+    Palette,
 }
 
 impl Context {
@@ -31,6 +33,24 @@ impl Context {
             Context::Confirm => "Confirmation dialogs",
             Context::Help => "Help",
             Context::History => "History view",
+            Context::Palette => "Command palette",
+        }
+    }
+
+    /// The name of a context in `[tui.keys]` (`"keys.review" = "x"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::Namespaces => "namespaces",
+            Context::Keys => "keys",
+            Context::Document => "document",
+            Context::Editor => "editor",
+            Context::Conflict => "conflict",
+            Context::Menu => "menu",
+            Context::Confirm => "confirm",
+            Context::Help => "help",
+            Context::History => "history",
+            Context::Palette => "palette",
         }
     }
 }
@@ -76,6 +96,64 @@ pub enum Cmd {
     History,
     DiffSeen,
     Revert,
+    Palette,
+    CopyValue,
+    CopyKey,
+    CopyPath,
+    CopyCommand,
+    CopyCurl,
+}
+
+impl Cmd {
+    /// The name a command has in `[tui.keys]` and in the palette.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cmd::Up => "up",
+            Cmd::Down => "down",
+            Cmd::Top => "top",
+            Cmd::Bottom => "bottom",
+            Cmd::PageUp => "page-up",
+            Cmd::PageDown => "page-down",
+            Cmd::DrillIn => "open",
+            Cmd::Back => "back",
+            Cmd::NextPane => "next-pane",
+            Cmd::PrevPane => "prev-pane",
+            Cmd::Filter => "filter",
+            Cmd::SearchNext => "search-next",
+            Cmd::SearchPrev => "search-prev",
+            Cmd::ToggleFold => "toggle-fold",
+            Cmd::FoldPrefix => "fold-prefix",
+            Cmd::ToggleMark => "toggle-mark",
+            Cmd::Review => "review",
+            Cmd::ActionMenu => "action-menu",
+            Cmd::UnreviewedOnly => "unreviewed-only",
+            Cmd::Sort => "sort",
+            Cmd::SortReverse => "sort-reverse",
+            Cmd::Edit => "edit",
+            Cmd::ExternalEdit => "external-edit",
+            Cmd::Delete => "delete",
+            Cmd::DeleteNamespace => "delete-namespace",
+            Cmd::Reload => "reload",
+            Cmd::Help => "help",
+            Cmd::Quit => "quit",
+            Cmd::Save => "save",
+            Cmd::Cancel => "cancel",
+            Cmd::Confirm => "confirm",
+            Cmd::ConflictReload => "conflict-reload",
+            Cmd::ConflictOverwrite => "conflict-overwrite",
+            Cmd::ConflictBack => "conflict-back",
+            Cmd::Palette => "palette",
+            Cmd::CopyValue => "copy-value",
+            Cmd::CopyKey => "copy-key",
+            Cmd::CopyPath => "copy-path",
+            Cmd::CopyCommand => "copy-command",
+            Cmd::CopyCurl => "copy-curl",
+            Cmd::Undo => "undo",
+            Cmd::History => "history",
+            Cmd::DiffSeen => "diff-seen",
+            Cmd::Revert => "revert",
+        }
+    }
 }
 
 /// One key: a code and the modifiers that must be held (Shift is ignored for characters).
@@ -529,9 +607,101 @@ pub static BINDINGS: &[Binding] = &[
         Cmd::Cancel,
         true,
     ),
+    // The command palette and copying.
+    b(
+        C::Global,
+        &[k(':')],
+        ":",
+        "command palette",
+        Cmd::Palette,
+        true,
+    ),
+    b(C::Keys, &[k('y')], "y", "copy value", Cmd::CopyValue, false),
+    b(C::Keys, &[k('Y')], "Y", "copy key", Cmd::CopyKey, false),
+    b(
+        C::Keys,
+        &[k('c')],
+        "c",
+        "copy as console command",
+        Cmd::CopyCommand,
+        false,
+    ),
+    b(
+        C::Keys,
+        &[],
+        "",
+        "copy as curl command",
+        Cmd::CopyCurl,
+        false,
+    ),
+    b(
+        C::Document,
+        &[k('y')],
+        "y",
+        "copy value under cursor",
+        Cmd::CopyValue,
+        false,
+    ),
+    b(C::Document, &[k('Y')], "Y", "copy key", Cmd::CopyKey, false),
+    b(
+        C::Document,
+        &[k('p')],
+        "p",
+        "copy JSON path under cursor",
+        Cmd::CopyPath,
+        false,
+    ),
+    b(
+        C::Document,
+        &[k('C')],
+        "C",
+        "copy as console command",
+        Cmd::CopyCommand,
+        false,
+    ),
+    b(
+        C::Document,
+        &[],
+        "",
+        "copy as curl command",
+        Cmd::CopyCurl,
+        false,
+    ),
+    b(
+        C::Palette,
+        &[code(KeyCode::Up), ctrl('p'), ctrl('k')],
+        "↑/C-p",
+        "previous entry",
+        Cmd::Up,
+        false,
+    ),
+    b(
+        C::Palette,
+        &[code(KeyCode::Down), ctrl('n'), ctrl('j')],
+        "↓/C-n",
+        "next entry",
+        Cmd::Down,
+        false,
+    ),
+    b(
+        C::Palette,
+        &[code(KeyCode::Enter)],
+        "⏎",
+        "run the entry",
+        Cmd::Confirm,
+        true,
+    ),
+    b(
+        C::Palette,
+        &[code(KeyCode::Esc)],
+        "Esc",
+        "close",
+        Cmd::Cancel,
+        true,
+    ),
 ];
 
-fn matches(chord: &Chord, key: &KeyEvent) -> bool {
+pub(crate) fn matches(chord: &Chord, key: &KeyEvent) -> bool {
     let mut mods = key.modifiers;
     if matches!(key.code, KeyCode::Char(_) | KeyCode::BackTab) {
         mods.remove(KeyModifiers::SHIFT);
@@ -539,32 +709,24 @@ fn matches(chord: &Chord, key: &KeyEvent) -> bool {
     chord.0 == key.code && chord.1 == mods
 }
 
-/// The command `key` has in `ctx`; pane contexts fall back to the global bindings.
-pub fn lookup(ctx: Context, key: &KeyEvent) -> Option<Cmd> {
-    let find = |c: Context| {
-        BINDINGS
-            .iter()
-            .filter(|b| b.ctx == c)
-            .find(|b| b.keys.iter().any(|ch| matches(ch, key)))
-            .map(|b| b.cmd)
-    };
-    let pane = matches!(ctx, C::Namespaces | C::Keys | C::Document);
-    find(ctx).or_else(|| if pane { find(C::Global) } else { None })
-}
-
-/// The hints for the status bar when `ctx` has focus.
-pub fn hints(ctx: Context) -> Vec<(&'static str, &'static str)> {
-    let pane = matches!(ctx, C::Namespaces | C::Keys | C::Document);
-    BINDINGS
-        .iter()
-        .filter(|b| b.hint && (b.ctx == ctx || (pane && b.ctx == C::Global)))
-        .map(|b| (b.label, b.desc))
-        .collect()
+/// Whether bindings of `ctx` fall back to the global ones.
+pub fn is_pane(ctx: Context) -> bool {
+    matches!(ctx, C::Namespaces | C::Keys | C::Document)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::tui::keyspec::Keymap;
+
+    fn lookup(ctx: Context, key: &KeyEvent) -> Option<Cmd> {
+        Keymap::default().lookup(ctx, key)
+    }
+
+    fn hints(ctx: Context) -> Vec<(String, &'static str)> {
+        Keymap::default().hints(ctx)
+    }
 
     #[test]
     fn keys_resolve_per_context_with_global_fallback() {
@@ -579,6 +741,6 @@ mod tests {
         let ctrl_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
         assert_eq!(lookup(C::Keys, &ctrl_d), Some(Cmd::PageDown));
         // Destructive actions never hide behind a modifier-free global key.
-        assert!(hints(C::Keys).iter().any(|(l, _)| *l == "r"));
+        assert!(hints(C::Keys).iter().any(|(l, _)| l == "r"));
     }
 }

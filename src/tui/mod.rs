@@ -4,12 +4,17 @@
 
 pub mod action;
 pub mod app;
+pub mod clipboard;
 pub mod components;
 pub mod diff;
 mod event_loop;
+pub mod filter;
 pub mod json;
 pub mod keymap;
+pub mod keyspec;
 pub mod live;
+pub mod palette;
+pub mod setup;
 pub mod theme;
 pub mod undo;
 pub mod update;
@@ -17,8 +22,6 @@ pub mod view;
 pub mod worker;
 
 use crate::cli::Ctx;
-use app::Session;
-use std::sync::Arc;
 
 /// The name written as `reviewed_by`: the configured reviewer, else the login name.
 pub fn reviewer(config: &crate::config::TuiConfig) -> String {
@@ -29,20 +32,26 @@ pub fn reviewer(config: &crate::config::TuiConfig) -> String {
         .unwrap_or_else(|| "tui".to_string())
 }
 
+/// Checks the `[tui]` settings that only the TUI reads; errors name the setting.
+pub fn check_config(config: &crate::config::TuiConfig) -> anyhow::Result<()> {
+    keyspec::Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    theme::Theme::from_config(&config.theme).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    Ok(())
+}
+
 /// Runs the TUI on an opened store until the user quits.
-pub fn run(ctx: Ctx, start_namespace: Option<String>) -> anyhow::Result<()> {
-    let session = Session {
-        location: ctx.store.location(),
-        workspace: ctx.scope.workspace.as_str().to_string(),
-        read_only: ctx.store.read_only,
-        reviewer: reviewer(&ctx.config.tui),
-        config: ctx.config.tui.clone(),
-        start_namespace,
-    };
-    let worker = worker::Worker {
-        store: Arc::new(ctx.store),
-        scope: ctx.scope,
-        config: ctx.config.tui,
-    };
-    event_loop::run(session, worker)
+pub fn run(
+    ctx: Ctx,
+    start_namespace: Option<String>,
+    forced_read_only: bool,
+) -> anyhow::Result<()> {
+    check_config(&ctx.config.tui)?;
+    theme::set(
+        theme::Theme::from_config(&ctx.config.tui.theme)
+            .unwrap_or_default()
+            .for_env(),
+    );
+    let setup = setup::Setup::new(&ctx, forced_read_only);
+    let (session, worker) = setup::session(ctx, start_namespace);
+    event_loop::run(session, worker, setup)
 }

@@ -3,16 +3,28 @@
 //! Generic over the backend, so tests render into a `TestBackend`.
 
 use super::app::{App, Modal, Pane};
-use super::components::{help, history, status};
+use super::components::{help, history, palette, status};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// The pane area above the two status lines, and the three panes' areas in the wide layout.
+pub fn areas(area: Rect) -> (Rect, Rect, [Rect; 3]) {
+    let [main, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
+    let panes = Layout::horizontal([
+        Constraint::Percentage(18),
+        Constraint::Percentage(42),
+        Constraint::Percentage(40),
+    ])
+    .areas(main);
+    (main, bottom, panes)
+}
 
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
     if area.width < 4 || area.height < 4 {
         return;
     }
-    let [main, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(area);
+    let (main, bottom, [a, b, c]) = areas(area);
     let open = app.keys.ns.as_deref();
     if app.narrow() {
         match app.focus {
@@ -21,12 +33,6 @@ pub fn draw(f: &mut Frame, app: &App) {
             Pane::Document => draw_doc(f, app, main, true),
         }
     } else {
-        let [a, b, c] = Layout::horizontal([
-            Constraint::Percentage(18),
-            Constraint::Percentage(42),
-            Constraint::Percentage(40),
-        ])
-        .areas(main);
         app.namespaces
             .draw(f, a, app.focus == Pane::Namespaces, open);
         app.keys.draw(f, b, app.focus == Pane::Keys, app.now_ms);
@@ -35,7 +41,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     status::draw(f, bottom, app);
     match &app.modal {
         None => {}
-        Some(Modal::Help { scroll }) => help::draw(f, main, *scroll),
+        Some(Modal::Help { scroll }) => help::draw(f, main, *scroll, &app.keymap),
         Some(Modal::Editor(e)) => {
             e.draw(f, main);
             if let Some(b) = &app.live.banner {
@@ -47,6 +53,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Some(Modal::ConfirmNamespace(d)) => d.draw(f, main),
         Some(Modal::Menu(m)) => m.draw(f, main, &app.session.config.actions),
         Some(Modal::History(h)) => h.draw(f, main, app.now_ms),
+        Some(Modal::Palette(p)) => palette::draw(f, main, p),
     }
 }
 

@@ -146,7 +146,10 @@ impl Worker {
                 let result = Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
                 Action::NamespaceDeleted { ns, result }
             }
-            Effect::ExternalEdit { .. } | Effect::Quit => return None,
+            Effect::ExternalEdit { .. }
+            | Effect::Quit
+            | Effect::Copy { .. }
+            | Effect::SwitchProfile { .. } => return None,
             other => return self.run_live(other),
         })
     }

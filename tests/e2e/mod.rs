@@ -1,6 +1,8 @@
 //! End-to-end: the real binary driven in tmux (a private socket per test, bounded waits),
 //! checked afterwards with `console get`.
 
+mod remap;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -258,6 +258,11 @@ impl DocPane {
         }
     }
 
+    /// Rows above the first document line inside the pane (header and search line).
+    pub fn text_top(&self, now_ms: i64) -> usize {
+        self.header(now_ms, 1).len() + usize::from(self.searching || !self.search.is_empty())
+    }
+
     pub fn draw(&self, f: &mut Frame, area: Rect, focused: bool, now_ms: i64) {
         let block = Block::default()
             .borders(Borders::ALL)

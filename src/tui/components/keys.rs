@@ -64,6 +64,10 @@ pub struct KeysPane {
     pub offset: Cell<usize>,
     /// Keys written by others since the user last saw them (kept by `update`).
     pub changed: BTreeSet<String>,
+    /// `filter` parsed (refreshed with the view).
+    pub query: crate::tui::filter::Query,
+    /// "Now" for `updated<1h` filters (kept current by `update`).
+    pub now_ms: i64,
 }
 
 impl KeysPane {
@@ -83,12 +87,11 @@ impl KeysPane {
     /// keeping the selected key selected when it is still shown.
     pub fn refresh_view(&mut self) {
         let keep = self.selected_key();
-        let needle = self.filter.to_lowercase();
+        self.query = crate::tui::filter::parse(&self.filter);
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
                 let r = &self.rows[i];
-                (!self.unreviewed_only || !r.reviewed)
-                    && (needle.is_empty() || r.meta.key.to_lowercase().contains(&needle))
+                (!self.unreviewed_only || !r.reviewed) && self.query.matches(r, self.now_ms)
             })
             .collect();
         let rows = &self.rows;
@@ -150,6 +153,12 @@ impl KeysPane {
         )
     }
 
+    /// Rows above the first key inside the pane: filter line, filter error, column header.
+    pub fn header_rows(&self) -> usize {
+        let filter_line = self.filtering || !self.filter.is_empty();
+        1 + usize::from(filter_line) + usize::from(filter_line && !self.query.errors.is_empty())
+    }
+
     pub fn draw(&self, f: &mut Frame, area: Rect, focused: bool, now_ms: i64) {
         let mut title = match &self.ns {
             Some(ns) => format!(" {} ", escape_controls(ns)),
@@ -175,14 +184,21 @@ impl KeysPane {
         let filter_line = self.filtering || !self.filter.is_empty();
         if filter_line {
             let cursor = if self.filtering { "▏" } else { "" };
-            lines.push(Line::from(vec![
+            let spans = vec![
                 Span::styled("/", theme::key_hint()),
                 Span::raw(format!("{}{cursor}", escape_controls(&self.filter))),
                 Span::styled(
                     format!("  {} of {} loaded match", self.view.len(), self.rows.len()),
                     theme::dim(),
                 ),
-            ]));
+            ];
+            lines.push(Line::from(spans));
+            if let Some(e) = self.query.errors.first() {
+                lines.push(Line::styled(
+                    clip(&format!("✗ {}", escape_controls(e)), width),
+                    theme::error(),
+                ));
+            }
         }
         // Columns: marker 2, key (rest), version 5, updated 8, by 10, size 8 (plus gaps).
         let fixed = 2 + 6 + 9 + 11 + 8;

@@ -9,6 +9,7 @@ pub mod help;
 pub mod history;
 pub mod keys;
 pub mod namespaces;
+pub mod palette;
 pub mod status;
 
 use ratatui::layout::Rect;

@@ -5,7 +5,6 @@
 use super::clip;
 use crate::text::escape_controls;
 use crate::tui::app::App;
-use crate::tui::keymap;
 use crate::tui::theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -70,8 +69,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::raw(" · "));
         spans.push(s);
     }
+    if !app.keys.filter.is_empty() {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("filter: {}", clip(&escape_controls(&app.keys.filter), 30)),
+            theme::key_hint(),
+        ));
+    }
     spans.push(Span::raw(" │"));
-    for (label, desc) in keymap::hints(app.context()) {
+    for (label, desc) in app.keymap.hints(app.context()) {
         spans.push(Span::styled(format!(" {label}"), theme::key_hint()));
         spans.push(Span::raw(format!(" {desc}")));
     }

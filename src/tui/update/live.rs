@@ -285,12 +285,12 @@ pub(super) fn toggle_diff(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// Keys for the diff view when it covers the document pane: movement scrolls it.
 pub(super) fn diff_key(app: &mut App, key: &KeyEvent) -> bool {
-    use crate::tui::keymap::{self, Cmd};
+    use crate::tui::keymap::Cmd;
     if app.modal.is_some() || app.focus != Pane::Document || app.live.diff.is_none() {
         return false;
     }
     let page = app.half_page() as isize;
-    let delta = match keymap::lookup(app.context(), key) {
+    let delta = match app.keymap.lookup(app.context(), key) {
         Some(Cmd::Up) => -1,
         Some(Cmd::Down) => 1,
         Some(Cmd::PageUp) => -page,

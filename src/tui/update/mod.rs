@@ -2,9 +2,11 @@
 //! open dialog, else to the focused pane; results from the worker land in the state.
 //! No I/O happens here, so every behaviour is unit-tested without a terminal.
 
+mod copy;
 mod history;
 mod live;
 mod modals;
+mod mouse;
 mod panes;
 mod results;
 mod writes;
@@ -12,18 +14,20 @@ mod writes;
 #[cfg(test)]
 mod live_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::action::{Action, Effect};
 use super::app::{App, Pane};
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
+pub(crate) use panes::run as run_cmd;
 pub use writes::triage_patch;
 
 /// Applies one action to the state and says what should happen outside it.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     let note = live::observe(app, &action);
+    app.keys.now_ms = app.now_ms;
     match action {
         Action::Key(key) => {
             if key.kind != KeyEventKind::Release && !live::diff_key(app, &key) {
@@ -45,6 +49,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             result,
         } => live::on_version(app, (ns, key, version), purpose, result, &mut fx),
         Action::Undone { entry, result } => history::on_undone(app, entry, result, &mut fx),
+        Action::Mouse(m) => mouse::on_mouse(app, m, &mut fx),
         other => results::on_result(app, other, &mut fx),
     }
     if let Some(text) = note {

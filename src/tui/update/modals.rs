@@ -5,12 +5,12 @@ use super::{load_document, writes};
 use crate::tui::action::Effect;
 use crate::tui::app::{App, Modal};
 use crate::tui::components::conflict::ConflictState;
-use crate::tui::keymap::{self, Cmd};
+use crate::tui::keymap::Cmd;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     let ctx = app.context();
-    let cmd = keymap::lookup(ctx, &key);
+    let cmd = app.keymap.lookup(ctx, &key);
     let Some(modal) = app.modal.take() else {
         return;
     };
@@ -114,6 +114,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Some(Modal::ConfirmNamespace(d)),
         },
         Modal::History(h) => super::history::on_key(app, h, cmd, fx),
+        Modal::Palette(p) => crate::tui::palette::on_key(app, p, cmd, key, fx),
         Modal::Menu(mut m) => {
             let n = app.session.config.actions.len();
             let digit = match key.code {

@@ -4,7 +4,7 @@
 use super::{focus, follow_selection, maybe_more, open_namespace, reload, writes};
 use crate::tui::action::Effect;
 use crate::tui::app::{App, Modal, Pane};
-use crate::tui::keymap::{self, Cmd};
+use crate::tui::keymap::Cmd;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
@@ -28,9 +28,13 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
-    let Some(cmd) = keymap::lookup(app.context(), &key) else {
-        return;
-    };
+    if let Some(cmd) = app.keymap.lookup(app.context(), &key) {
+        run(app, cmd, fx);
+    }
+}
+
+/// Runs a command in the focused pane (from a key, or chosen in the palette).
+pub(crate) fn run(app: &mut App, cmd: Cmd, fx: &mut Vec<Effect>) {
     match cmd {
         Cmd::Up => move_by(app, -1, fx),
         Cmd::Down => move_by(app, 1, fx),
@@ -89,11 +93,15 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             app.quit = true;
             fx.push(Effect::Quit);
         }
+        Cmd::CopyValue | Cmd::CopyKey | Cmd::CopyPath | Cmd::CopyCommand | Cmd::CopyCurl => {
+            super::copy::copy(app, cmd, fx)
+        }
+        Cmd::Palette => crate::tui::palette::open(app),
         _ => {}
     }
 }
 
-fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
+pub(super) fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
     match app.focus {
         Pane::Namespaces => {
             let n = &mut app.namespaces;
