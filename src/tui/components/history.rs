@@ -12,7 +12,7 @@ use crate::tui::live::{Banner, DiffView, diff_values};
 use crate::tui::theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use serde_json::Value;
@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 /// The style of "changed since you looked" markers.
 pub fn changed_style() -> Style {
-    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    theme::marked().add_modifier(Modifier::BOLD)
 }
 
 pub struct HistoryState {
@@ -256,9 +256,9 @@ pub fn draw_banner(f: &mut Frame, area: Rect, b: &Banner, editing: u64) {
 /// The feed's state for the status bar (nothing before the feed reports).
 pub fn indicator(state: Option<FeedState>) -> Option<Span<'static>> {
     let (text, style) = match state? {
-        FeedState::Live => ("● live", Style::new().fg(Color::Green)),
-        FeedState::Reconnecting => ("◌ reconnecting", Style::new().fg(Color::Yellow)),
-        FeedState::Offline => ("○ offline", Style::new().fg(Color::Red)),
+        FeedState::Live => ("● live", theme::added()),
+        FeedState::Reconnecting => ("◌ reconnecting", theme::info()),
+        FeedState::Offline => ("○ offline", theme::error()),
     };
     Some(Span::styled(text, style))
 }
