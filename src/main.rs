@@ -6,11 +6,6 @@ use agent_console::error::Error;
 use clap::Parser;
 use std::process::ExitCode;
 
-// The server allocates per request on every thread; mimalloc's thread-local pools cut the
-// time glibc's allocator spent there (measured in docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
