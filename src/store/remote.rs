@@ -511,3 +511,174 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     }
     cause.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Key, Namespace, Workspace};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const META: &str = r#"{"namespace":"n","key":"k","version":2,"size_bytes":2,"created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.000Z","updated_by":"api","expires_at":null}"#;
+
+    fn reply(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn envelope(code: &str, details: &str) -> String {
+        format!(
+            r#"{{"error":{{"code":"{code}","message":"m","is_retryable":false{details}}},"metadata":{{"request_id":"r"}}}}"#
+        )
+    }
+
+    /// A server on 127.0.0.1 that answers the n-th request with `replies[n]` and counts
+    /// the requests it got (each on its own connection).
+    fn scripted(replies: Vec<String>) -> (RemoteStore, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        std::thread::spawn(move || {
+            for (stream, reply) in listener.incoming().zip(replies) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                count.fetch_add(1, Ordering::SeqCst);
+                stream.write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        let mut options = RemoteOptions::new(&url);
+        options.timeout = Duration::from_secs(5);
+        (RemoteStore::open(options).unwrap(), seen)
+    }
+
+    fn names() -> (Scope, Namespace, Key) {
+        (
+            Scope::new(Workspace::parse("w").unwrap(), "cli"),
+            Namespace::parse("n").unwrap(),
+            Key::parse("k").unwrap(),
+        )
+    }
+
+    fn doc() -> String {
+        format!("{},\"value\":{{}}}}", &META[..META.len() - 1])
+    }
+
+    #[test]
+    fn reads_are_retried_after_a_server_error() {
+        let (store, seen) = scripted(vec![
+            reply("503 Service Unavailable", "", "oops"),
+            reply("200 OK", "", &doc()),
+        ]);
+        let (scope, ns, key) = names();
+        assert_eq!(store.get(&scope, &ns, &key).unwrap().meta.version, 2);
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_unconditional_write_that_may_have_landed_is_not_repeated() {
+        let (store, seen) = scripted(vec![
+            reply(
+                "500 Internal Server Error",
+                "",
+                &envelope("INTERNAL_ERROR", ""),
+            ),
+            reply("200 OK", "", META),
+        ]);
+        let (scope, ns, key) = names();
+        let e = store
+            .put(
+                &scope,
+                &ns,
+                &key,
+                serde_json::json!({}),
+                &PutOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_conditional_write_is_repeated_and_rate_limits_honour_retry_after() {
+        let (store, seen) = scripted(vec![
+            reply("502 Bad Gateway", "", "down"),
+            reply(
+                "429 Too Many Requests",
+                "Retry-After: 0\r\n",
+                &envelope("RATE_LIMITED", ""),
+            ),
+            reply("200 OK", "", META),
+        ]);
+        let (scope, ns, key) = names();
+        let opts = PutOptions {
+            expected_version: Some(1),
+            ..PutOptions::default()
+        };
+        let w = store
+            .put(&scope, &ns, &key, serde_json::json!({}), &opts)
+            .unwrap();
+        assert_eq!((w.meta.version, w.created), (2, false));
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn contract_errors_map_back_to_the_same_values() {
+        let (store, seen) = scripted(vec![
+            reply(
+                "409 Conflict",
+                "",
+                &envelope("CONFLICT", r#","details":{"current_version":7}"#),
+            ),
+            reply(
+                "429 Too Many Requests",
+                "",
+                &envelope("STORAGE_QUOTA_EXCEEDED", ""),
+            ),
+            reply("200 OK", "", "<html>a proxy page</html>"),
+        ]);
+        let (scope, ns, key) = names();
+        let opts = PutOptions {
+            expected_version: Some(1),
+            ..PutOptions::default()
+        };
+        let e = store
+            .put(&scope, &ns, &key, serde_json::json!({}), &opts)
+            .unwrap_err();
+        assert_eq!((e.kind, e.current_version), (ErrorKind::Conflict, Some(7)));
+        let e = store
+            .put(
+                &scope,
+                &ns,
+                &key,
+                serde_json::json!({}),
+                &PutOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::QuotaExceeded,
+            "a quota refusal is not retried"
+        );
+        let e = store.get(&scope, &ns, &key).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+}
