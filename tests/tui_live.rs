@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 #[path = "e2e/live.rs"]
 mod live_e2e;
+#[path = "e2e/pane.rs"]
+mod pane;
 
 const NOW: i64 = 1_772_000_000_000; // 2026-02-25T06:13:20Z
 

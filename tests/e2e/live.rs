@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::pane::Pane;
+
 const BIN: &str = env!("CARGO_BIN_EXE_console");
 
 struct Live {
     dir: tempfile::TempDir,
-    socket: String,
+    pane: Pane,
     server: Option<Child>,
     url: String,
     key: String,
@@ -23,10 +25,9 @@ struct Live {
 impl Live {
     fn new(name: &str) -> Live {
         let dir = tempfile::tempdir().unwrap();
-        let socket = format!("console-live-{name}-{}", std::process::id());
         let mut s = Live {
             dir,
-            socket,
+            pane: Pane::new(&format!("live-{name}")),
             server: None,
             url: String::new(),
             key: String::new(),
@@ -169,90 +170,31 @@ impl Live {
         assert!(out.status.success(), "{out:?}");
     }
 
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// Starts the TUI with `where_` (`--store …` or `--remote …`) in a 140x30 pane.
     fn start(&self, where_: &str) {
         let cmd = format!(
             "CONSOLE_DATA_DIR='{d}' CONSOLE_CONFIG_DIR='{d}' USER=tester '{BIN}' {where_} tui --namespace findings; echo EXITED $?; sleep 30",
             d = self.dir.path().display(),
         );
-        self.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "140",
-            "-y",
-            "30",
-            &cmd,
-        ]);
+        self.pane.start(&cmd, 140, 30);
     }
+}
 
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "t", k]);
-        }
-    }
-
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", text]);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits (at most `secs`) until the screen shows `needle`.
-    fn wait(&self, needle: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+impl std::ops::Deref for Live {
+    type Target = Pane;
+    fn deref(&self) -> &Pane {
+        &self.pane
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
         self.kill_server();
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
     }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
 fn a_served_store_updates_the_tui_live_and_the_feed_resumes_after_a_restart() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
     let mut s = Live::new("feed");
     s.set_local("findings", "a1", json!({"n": 1}));
     s.set_local("findings", "a2", json!({"n": 2}));
@@ -293,10 +235,6 @@ fn a_served_store_updates_the_tui_live_and_the_feed_resumes_after_a_restart() {
 
 #[test]
 fn undo_after_mark_reviewed_edit_and_delete_restores_the_previous_value() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
     let s = Live::new("undo");
     let (a1, a2, a3) = (
         json!({"severity": "high", "title": "A1"}),

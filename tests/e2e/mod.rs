@@ -1,26 +1,28 @@
 //! End-to-end: the real binary driven in tmux (a private socket per test, bounded waits),
 //! checked afterwards with `console get`.
 
+mod pane;
 mod remap;
 
+use pane::Pane;
+
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_console");
 
 /// A temp data/config dir and store file, and a tmux server of our own.
 struct Session {
     dir: tempfile::TempDir,
-    socket: String,
+    pane: Pane,
 }
 
 impl Session {
     fn new(name: &str) -> Session {
         let dir = tempfile::tempdir().unwrap();
-        let socket = format!("console-e2e-{name}-{}", std::process::id());
-        Session { dir, socket }
+        let pane = Pane::new(&format!("e2e-{name}"));
+        Session { dir, pane }
     }
 
     fn store(&self) -> PathBuf {
@@ -50,16 +52,6 @@ impl Session {
             .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// Starts `console tui ARGS` in a 140x35 pane.
     fn start(&self, args: &str) {
         let cmd = format!(
@@ -67,57 +59,14 @@ impl Session {
             d = self.dir.path().display(),
             s = self.store().display(),
         );
-        self.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "140",
-            "-y",
-            "35",
-            &cmd,
-        ]);
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "t", k]);
-        }
-    }
-
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "t", "-l", text]);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits (at most 10 s) until the screen shows `needle`.
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.pane.start(&cmd, 140, 35);
     }
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
+impl std::ops::Deref for Session {
+    type Target = Pane;
+    fn deref(&self) -> &Pane {
+        &self.pane
     }
 }
 
@@ -125,20 +74,8 @@ fn value(doc: &Value) -> &Value {
     &doc["value"]
 }
 
-fn tmux_available() -> bool {
-    Path::new("/usr/bin/tmux").exists()
-        || Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
-    assert!(
-        tmux_available(),
-        "tmux is needed for the end-to-end tests (.ci/run installs it)"
-    );
     let s = Session::new("flow");
     s.set("findings", "a1", json!({"severity": "high", "title": "A1"}));
     s.set("findings", "a2", json!({"severity": "low", "title": "A2"}));
@@ -193,10 +130,6 @@ fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
 
 #[test]
 fn a_conflicting_save_shows_the_conflict_view_and_reload_keeps_the_other_write() {
-    assert!(
-        tmux_available(),
-        "tmux is needed for the end-to-end tests (.ci/run installs it)"
-    );
     let s = Session::new("conflict");
     s.set("findings", "c1", json!({"n": 1}));
     s.start("--namespace findings");

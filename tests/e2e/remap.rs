@@ -1,15 +1,11 @@
 //! End-to-end: a key remapped in config.toml works in the real binary and the help overlay
 //! shows it; an invalid key spec stops the TUI at startup with an error naming the setting.
 
-use super::{Session, tmux_available, value};
+use super::{Session, value};
 use serde_json::json;
 
 #[test]
 fn a_remapped_key_works_and_help_shows_it() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
     let s = Session::new("remap");
     std::fs::write(
         s.dir.path().join("config.toml"),
@@ -45,10 +41,6 @@ fn a_remapped_key_works_and_help_shows_it() {
 
 #[test]
 fn an_invalid_key_spec_is_a_clear_error_at_startup() {
-    if !tmux_available() {
-        eprintln!("tmux is not installed: skipped");
-        return;
-    }
     let s = Session::new("badkeys");
     std::fs::write(
         s.dir.path().join("config.toml"),
