@@ -98,7 +98,9 @@ fn review_edit_and_delete_a_namespace_then_the_cli_sees_exactly_that() {
     s.wait_for("saved findings/a2 (version 2)");
     // Delete the namespace scratch: back to namespaces, down to it, D, type its name.
     s.keys(&["Escape"]);
+    s.wait_for("D delete namespace");
     s.keys(&["j"]);
+    s.wait_for("▸scratch");
     s.keys(&["D"]);
     s.wait_for("This deletes all 2 documents");
     s.keys(&["Enter"]);

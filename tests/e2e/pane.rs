@@ -38,6 +38,9 @@ impl Pane {
     pub fn start(&self, command: &str, width: u16, height: u16) {
         let (w, h) = (width.to_string(), height.to_string());
         self.tmux(&["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, command]);
+        // Pass Escape on at once: with tmux's default delay, an Escape followed quickly by
+        // another key reaches the program as one Alt-key.
+        self.tmux(&["set-option", "-g", "escape-time", "0"]);
     }
 
     pub fn keys(&self, keys: &[&str]) {
