@@ -1552,3 +1552,44 @@ fn acknowledged_writes_survive_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn if_match_any_sees_writes_queued_in_the_same_batch() {
+    // Many concurrent `If-Match: *` writes to one existing document land in shared
+    // batches; each must see the document (and its latest version), so none is a 409.
+    let (s, k) = default_server();
+    let c = client();
+    assert_eq!(
+        put(&c, &s, &k, "/storage/n/doc", json!({"n": 0})).status(),
+        201
+    );
+    let s = Arc::new(s);
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let (s, k) = (s.clone(), k.clone());
+            thread::spawn(move || {
+                let c = client();
+                (0..20)
+                    .map(|i| {
+                        req(&c, &s, Method::PUT, "/storage/n/doc", &k)
+                            .header("If-Match", "*")
+                            .json(&json!({"t": t, "i": i}))
+                            .send()
+                            .unwrap()
+                            .status()
+                            .as_u16()
+                    })
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert!(t.join().unwrap().iter().all(|s| *s == 200));
+    }
+    let (_, _, doc) = body(
+        req(&c, &s, Method::GET, "/storage/n/doc", &k)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(doc["version"], json!(1 + 16 * 20));
+}

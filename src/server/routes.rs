@@ -263,7 +263,9 @@ pub async fn get_document(
     Ok(r)
 }
 
-/// Resolves `If-Match: *` to the current version (CAS keeps it exact).
+/// Resolves `If-Match: *` to the current version (CAS keeps it exact). It runs inside the
+/// write's job, and reads through the write connection, so it sees the writes queued
+/// before it in the same batch.
 fn expected(
     store: &crate::store::Store,
     caller: &Caller,
@@ -274,12 +276,11 @@ fn expected(
     match cond {
         None => Ok(None),
         Some(IfMatch::Version(v)) => Ok(Some(v)),
-        Some(IfMatch::Any) => match store.get(&caller.scope, ns, key) {
-            Ok(d) => Ok(Some(d.meta.version)),
-            Err(e) if e.kind == crate::ErrorKind::NotFound => {
+        Some(IfMatch::Any) => match sqlite(store)?.current_version(&caller.scope, ns, key)? {
+            Some(v) => Ok(Some(v)),
+            None => {
                 Err(Error::conflict(None, None).with_message("If-Match: * but no document exists"))
             }
-            Err(e) => Err(e),
         },
     }
 }

@@ -622,6 +622,13 @@ impl SqliteStore {
         })
     }
 
+    /// The current version of a document (`None`: it does not exist), read through the
+    /// write connection: inside a write batch it sees the batch's own writes.
+    pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
+        let t = target(scope, ns, key);
+        self.write(|c, now| Ok(self.load_live(c, &t, now)?.map(|r| r.version)))
+    }
+
     /// A document's metadata and its value as the stored compact JSON text, unparsed: the
     /// server answers reads with it as it is.
     pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
