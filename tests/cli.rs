@@ -1217,3 +1217,23 @@ fn delete_all_on_a_terminal_asks_for_the_namespace_name() {
     );
     env.fails(&["stats", "ns"], 3);
 }
+
+#[test]
+fn processes_that_create_the_same_new_store_at_once_all_succeed() {
+    // The first processes on a new file race to put it in WAL mode; none may fail.
+    for round in 0..6 {
+        let env = Arc::new(Env::new());
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                let env = env.clone();
+                std::thread::spawn(move || {
+                    env.ok(&["set", "ns", &format!("k{round}-{i}"), "{}"]);
+                })
+            })
+            .collect();
+        for c in children {
+            c.join().unwrap();
+        }
+        assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()).len(), 8);
+    }
+}

@@ -221,6 +221,30 @@ struct Target<'a> {
     key: &'a str,
 }
 
+/// Puts the file in WAL mode. Switching a new file needs it to itself, and SQLite answers
+/// "busy" at once (no busy handler) while another process opens the same new store, so
+/// the first processes to create a store wait for each other here.
+fn use_wal(conn: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mode =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy => {}
+            Err(e) => return Err(e.into()),
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::internal(
+                "the store stayed busy for 10 s while it was being created",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn configure(conn: &Connection, durable: bool) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
@@ -265,7 +289,7 @@ impl SqliteStore {
 
     fn migrate(&self) -> Result<()> {
         self.writer()?.exclusive(|conn| {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
+            use_wal(conn)?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let version: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             for sql in MIGRATIONS.iter().skip(version) {
