@@ -7,14 +7,14 @@ use agent_console::model::{Document, Meta};
 use agent_console::store::NamespaceStats;
 use agent_console::tui::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
 use agent_console::tui::app::{App, Session};
-use agent_console::tui::{update, view};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use agent_console::tui::update;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use screen::render;
 use serde_json::{Value, json};
 
 mod e2e;
 mod palette;
+mod screen;
 
 const NOW: i64 = 1_772_000_000_000; // 2026-02-25T06:13:20Z
 
@@ -166,25 +166,6 @@ fn app(read_only: bool, width: u16, height: u16) -> App {
     );
     answer(&mut app, fx);
     app
-}
-
-fn render(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    assert!(
-        !out.chars().any(|c| c.is_control() && c != '\n'),
-        "a control character reached the screen"
-    );
-    out
 }
 
 #[test]

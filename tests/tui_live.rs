@@ -8,16 +8,16 @@ use agent_console::store::{Change, FeedItem, FeedState, NamespaceStats};
 use agent_console::tui::action::{Action, Effect, KeyRow, Loaded, Page};
 use agent_console::tui::app::{App, Session};
 use agent_console::tui::live::VersionFor;
-use agent_console::tui::{update, view};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use agent_console::tui::update;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use screen::render;
 use serde_json::{Value, json};
 
 #[path = "e2e/live.rs"]
 mod live_e2e;
 #[path = "e2e/pane.rs"]
 mod pane;
+mod screen;
 
 const NOW: i64 = 1_772_000_000_000; // 2026-02-25T06:13:20Z
 
@@ -152,21 +152,6 @@ fn written_by_other(app: &mut App, key: &str, version: u64) {
             result: Ok(Some(loaded(key, version, "bob"))),
         },
     );
-}
-
-fn render(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
-    t.draw(|f| view::draw(f, app)).unwrap();
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

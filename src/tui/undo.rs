@@ -47,6 +47,19 @@ pub struct Pending {
     pub before: Before,
 }
 
+impl Pending {
+    /// The undo entry of this write, now that it ended as `after`.
+    pub fn done(self, after: After) -> UndoEntry {
+        UndoEntry {
+            ns: self.ns,
+            key: self.key,
+            what: self.what,
+            before: self.before,
+            after,
+        }
+    }
+}
+
 /// At most this many writes can be undone.
 pub const MAX_UNDO: usize = 200;
 

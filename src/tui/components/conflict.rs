@@ -9,7 +9,6 @@ use crate::tui::diff::{Tag, diff};
 use crate::tui::theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -53,17 +52,7 @@ impl ConflictState {
             .borders(Borders::ALL)
             .border_style(theme::border(true))
             .title(Span::styled(title, theme::title(true)));
-        let lines: Vec<Line> = d
-            .iter()
-            .map(|(t, s)| {
-                let (mark, style) = match t {
-                    Tag::Same => (' ', Style::new()),
-                    Tag::Removed => ('-', theme::removed()),
-                    Tag::Added => ('+', theme::added()),
-                };
-                Line::styled(format!("{mark} {}", escape_controls(s)), style)
-            })
-            .collect();
+        let lines = super::history::diff_lines(d);
         f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
     }
 

@@ -10,7 +10,7 @@ use crate::store::FeedItem;
 use crate::tui::action::{Action, Effect, KeyRow, Loaded, SaveOutcome};
 use crate::tui::app::{App, Modal, Pane};
 use crate::tui::live::{Banner, DiffView, VersionFor};
-use crate::tui::undo::{After, Before, Pending, UndoEntry};
+use crate::tui::undo::{After, Before, Pending};
 use ratatui::crossterm::event::KeyEvent;
 use serde_json::Value;
 
@@ -333,13 +333,7 @@ pub(super) fn observe(app: &mut App, action: &Action) -> Option<String> {
                     meta.version
                 )
             });
-            live.undo.push(UndoEntry {
-                ns: ns.clone(),
-                key: key.clone(),
-                what: pending.what,
-                before: pending.before,
-                after: After::Version(meta.version),
-            });
+            live.undo.push(pending.done(After::Version(meta.version)));
             msg
         }
         Action::Triaged { ns, results, .. } => {
@@ -349,13 +343,7 @@ pub(super) fn observe(app: &mut App, action: &Action) -> Option<String> {
                 };
                 if let Ok(meta) = r {
                     live.own_write(ns, key, meta.version);
-                    live.undo.push(UndoEntry {
-                        ns: ns.clone(),
-                        key: key.clone(),
-                        what: pending.what,
-                        before: pending.before,
-                        after: After::Version(meta.version),
-                    });
+                    live.undo.push(pending.done(After::Version(meta.version)));
                 }
             }
             None
@@ -364,13 +352,7 @@ pub(super) fn observe(app: &mut App, action: &Action) -> Option<String> {
             let pending = live.undo.take_pending(ns, key)?;
             result.as_ref().ok()?;
             live.forget(ns, key);
-            live.undo.push(UndoEntry {
-                ns: ns.clone(),
-                key: key.clone(),
-                what: pending.what,
-                before: pending.before,
-                after: After::Deleted,
-            });
+            live.undo.push(pending.done(After::Deleted));
             Some(format!("deleted {ns}/{key} — U to undo"))
         }
         _ => None,
