@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -34,7 +35,7 @@ fn forbidden(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Forbidden, message)
 }
 
-fn bearer(headers: &HeaderMap) -> Result<String, Error> {
+fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
     let unauthorized = |m: &str| Error::new(ErrorKind::Unauthorized, m);
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -51,7 +52,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, Error> {
             "the Authorization header must be `Bearer <key>`",
         ));
     }
-    Ok(token.trim().to_string())
+    Ok(token.trim())
 }
 
 /// The `updated_by` label of a request without a key actor.
@@ -79,12 +80,12 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
             let token = bearer(headers)?;
             let info = state
                 .point_read(|s| match &state.inner.keys {
-                    Some(cache) => cache.authenticate(super::sqlite(s)?, &token),
-                    None => keys::authenticate(super::sqlite(s)?, &token),
+                    Some(cache) => cache.authenticate(super::sqlite(s)?, token),
+                    None => keys::authenticate(super::sqlite(s)?, token).map(Arc::new),
                 })
                 .map_err(|e| e.0)?;
             let ws = crate::model::Workspace::parse(&info.workspace)?;
-            (ws, info.actor, info.read_only, Some(info.id))
+            (ws, info.actor.clone(), info.read_only, Some(info.id.clone()))
         }
     };
     if let Some(v) = headers.get("x-workspace-id") {

@@ -6,7 +6,7 @@ use super::openapi::ChangeBatchBody;
 use super::openapi::{
     DocumentEnvelope, ErrorEnvelope, HistoryList, IncrRequest, NamespaceStatsBody, StatsList,
 };
-use super::routes::{etag, json_with, parse_key, parse_ns, usage, write_headers};
+use super::routes::{etag, json_with, parse_key, parse_ns, write_headers};
 use super::{AppState, Caller};
 use crate::error::Error;
 use crate::model::Meta;
@@ -130,11 +130,9 @@ pub async fn incr(
     })?;
     let by = req.by.unwrap_or_else(|| serde_json::Number::from(1));
     let who = caller.clone();
-    let doc = state
-        .write(move |s| s.incr(&who.scope, &ns, &key, &req.field, &by))
+    let (doc, usage) = state
+        .write(&caller, move |s| s.incr(&who.scope, &ns, &key, &req.field, &by))
         .await?;
-    let usage = state.point_read(|s| usage(s, &caller))?;
-    state.notify_write();
     let h = write_headers(Some(doc.meta.version), usage);
     Ok(json_with(StatusCode::OK, &doc, h))
 }

@@ -11,6 +11,7 @@ pub mod routes;
 pub mod sse;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::sqlite::Usage;
 use crate::store::{Backend, SqliteStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -100,20 +101,35 @@ impl AppState {
 
     /// Runs a write on the executor: it joins the writes queued with it in one transaction
     /// (group commit), and its result is returned only once that transaction is durable.
+    /// Also returns the caller's workspace usage as of this write (the `X-Storage-*` headers
+    /// of every write), read inside the same batch.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
+        caller: &Caller,
         op: impl FnOnce(&Store) -> Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<(T, Usage), ApiError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let ws = caller.scope.workspace.clone();
         let job: Job = Box::new(move |store| {
-            let out = op(store);
+            let out = op(store).map(|value| {
+                // The write is done whatever happens here: a usage that cannot be read now
+                // is read again after the commit.
+                let usage = sqlite(store).and_then(|s| s.usage_in_write(&ws)).ok();
+                (value, usage)
+            });
             Box::new(move |commit: Result<()>| {
                 let _ = tx.send(commit.and(out));
             })
         });
         let stopped = || ApiError(Error::internal("the write executor has stopped"));
         self.inner.writes.send(job).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?.map_err(ApiError)
+        let (value, usage) = rx.await.map_err(|_| stopped())?.map_err(ApiError)?;
+        self.notify_write();
+        let usage = match usage {
+            Some(u) => u,
+            None => self.point_read(|s| sqlite(s)?.usage(&caller.scope.workspace))?,
+        };
+        Ok((value, usage))
     }
 
     /// Runs a store call on the blocking pool (SQLite calls block).

@@ -139,10 +139,6 @@ pub fn write_headers(version: Option<u64>, usage: Usage) -> HeaderMap {
     h
 }
 
-pub fn usage(store: &crate::store::Store, caller: &Caller) -> Result<Usage> {
-    sqlite(store)?.usage(&caller.scope.workspace)
-}
-
 /// Liveness: always 200 while the server runs.
 #[utoipa::path(get, path = "/healthz", tag = "extensions",
     responses((status = 200, body = Health)))]
@@ -328,8 +324,8 @@ pub async fn put_document(
     let initial_version = parse_u64(&params, "initial_version")?;
     let value = model::parse_value(&body)?;
     let who = caller.clone();
-    let written = state
-        .write(move |s| {
+    let (written, usage) = state
+        .write(&caller, move |s| {
             let expected_version = expected(s, &who, &ns, &key, cond)?;
             let opts = PutOptions {
                 expected_version,
@@ -340,8 +336,6 @@ pub async fn put_document(
             s.put(&who.scope, &ns, &key, value, &opts)
         })
         .await?;
-    let usage = state.point_read(|s| usage(s, &caller))?;
-    state.notify_write();
     let status = if written.created {
         StatusCode::CREATED
     } else {
@@ -370,14 +364,12 @@ pub async fn patch_document(
     let cond = if_match(&headers)?;
     let partial = model::parse_patch(&body)?;
     let who = caller.clone();
-    let meta: Meta = state
-        .write(move |s| {
+    let (meta, usage): (Meta, _) = state
+        .write(&caller, move |s| {
             let expected_version = expected(s, &who, &ns, &key, cond)?;
             s.patch(&who.scope, &ns, &key, partial, expected_version)
         })
         .await?;
-    let usage = state.point_read(|s| usage(s, &caller))?;
-    state.notify_write();
     let h = write_headers(Some(meta.version), usage);
     Ok(json_with(StatusCode::OK, &meta, h))
 }
@@ -402,14 +394,12 @@ pub async fn delete_document(
         key: key.as_str().to_string(),
     };
     let who = caller.clone();
-    state
-        .write(move |s| {
+    let ((), usage) = state
+        .write(&caller, move |s| {
             let expected_version = expected(s, &who, &ns, &key, cond)?;
             s.delete(&who.scope, &ns, &key, expected_version)
         })
         .await?;
-    let usage = state.point_read(|s| usage(s, &caller))?;
-    state.notify_write();
     Ok(json_with(StatusCode::OK, &body, write_headers(None, usage)))
 }
 
@@ -425,11 +415,9 @@ pub async fn delete_namespace(
     let ns = parse_ns(&ns)?;
     let name = ns.as_str().to_string();
     let who = caller.clone();
-    let n = state
-        .write(move |s| s.delete_namespace(&who.scope, &ns))
+    let (n, usage) = state
+        .write(&caller, move |s| s.delete_namespace(&who.scope, &ns))
         .await?;
-    let usage = state.point_read(|s| usage(s, &caller))?;
-    state.notify_write();
     let body = NamespaceDeleted {
         deleted: true,
         namespace: name,

@@ -160,8 +160,9 @@ pub fn revoke(store: &SqliteStore, id: &str) -> Result<KeyInfo> {
     find(store, id)?.ok_or_else(|| Error::internal("the key vanished after its revocation"))
 }
 
-/// The file whose change tells running servers that keys were revoked: a server checks
-/// it (one `stat`) before trusting the keys it has already verified.
+/// The file whose growth tells running servers that keys were revoked: every revocation
+/// appends a line to it, and a server checks its size (one `fstat` of a file it holds
+/// open) before trusting the keys it has already verified.
 fn marker_path(store: &SqliteStore) -> PathBuf {
     let mut name = store.path().as_os_str().to_owned();
     name.push(".keys-changed");
@@ -169,14 +170,20 @@ fn marker_path(store: &SqliteStore) -> PathBuf {
 }
 
 fn touch_marker(store: &SqliteStore) -> Result<()> {
+    use std::io::Write;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    std::fs::write(marker_path(store), nanos.to_string()).map_err(|e| {
-        Error::internal(format!(
-            "the key is revoked, but running servers could not be told ({e}): restart them"
-        ))
-    })
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(marker_path(store))
+        .and_then(|mut f| writeln!(f, "{nanos}"))
+        .map_err(|e| {
+            Error::internal(format!(
+                "the key is revoked, but running servers could not be told ({e}): restart them"
+            ))
+        })
 }
 
 /// Keys a server has verified, so a request costs no database read and no hash of the
@@ -190,8 +197,26 @@ pub struct KeyCache {
 
 #[derive(Default)]
 struct CacheState {
-    stamp: Option<(std::time::SystemTime, u64)>,
-    verified: std::collections::HashMap<Vec<u8>, KeyInfo>,
+    /// The marker, held open so a check is an `fstat`, not a path lookup.
+    file: Option<std::fs::File>,
+    /// The marker's size when the entries below were verified (`None`: no marker).
+    stamp: Option<u64>,
+    verified: std::collections::HashMap<[u8; 32], std::sync::Arc<KeyInfo>>,
+}
+
+impl CacheState {
+    /// The marker's size now. A marker deleted since it was opened (no links left) is
+    /// opened again by its path, so a new one made by a later revocation is seen.
+    fn stamp(&mut self, path: &std::path::Path) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(meta) = self.file.as_ref().and_then(|f| f.metadata().ok())
+            && meta.nlink() > 0
+        {
+            return Some(meta.len());
+        }
+        self.file = std::fs::File::open(path).ok();
+        self.file.as_ref()?.metadata().ok().map(|m| m.len())
+    }
 }
 
 /// Verified keys kept at most (an unbounded map would grow with every key ever used).
@@ -206,13 +231,15 @@ impl KeyCache {
     }
 
     /// `authenticate`, answered from memory for keys verified since the last revocation.
-    pub fn authenticate(&self, store: &SqliteStore, token: &str) -> Result<KeyInfo> {
-        let stamp = std::fs::metadata(&self.marker)
-            .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())));
-        let digest = hash(token);
-        {
+    pub fn authenticate(
+        &self,
+        store: &SqliteStore,
+        token: &str,
+    ) -> Result<std::sync::Arc<KeyInfo>> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let stamp = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let stamp = st.stamp(&self.marker);
             if st.stamp != stamp {
                 st.verified.clear();
                 st.stamp = stamp;
@@ -220,11 +247,12 @@ impl KeyCache {
             if let Some(info) = st.verified.get(&digest) {
                 return Ok(info.clone());
             }
-        }
-        let info = authenticate(store, token)?;
+            stamp
+        };
+        let info = std::sync::Arc::new(authenticate(store, token)?);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         // Only remember it if no revocation happened while it was being checked.
-        if st.stamp == stamp {
+        if st.stamp(&self.marker) == stamp && st.stamp == stamp {
             if st.verified.len() >= CACHE_LIMIT {
                 st.verified.clear();
             }
@@ -353,5 +381,35 @@ mod cache_tests {
         let e = cache.authenticate(&store, &key.token).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(cache.authenticate(&store, "csk_000000000000_nope").is_err());
+    }
+
+    #[test]
+    fn revocations_in_quick_succession_and_a_deleted_marker_are_all_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let ws = Workspace::parse("acme").unwrap();
+        let keys: Vec<NewKey> = (0..3)
+            .map(|_| create(&store, &ws, None, None, false).unwrap())
+            .collect();
+        let cache = KeyCache::new(&store);
+        let verify_all = |from: usize| {
+            for k in &keys[from..] {
+                cache.authenticate(&store, &k.token).unwrap();
+            }
+        };
+        verify_all(0);
+        // Back to back, well within one tick of the file system's clock: the second
+        // revocation must not be mistaken for the first.
+        revoke(&store, &keys[0].info.id).unwrap();
+        verify_all(1);
+        revoke(&store, &keys[1].info.id).unwrap();
+        assert!(cache.authenticate(&store, &keys[1].token).is_err());
+        verify_all(2);
+        // A marker deleted by hand: the next revocation makes a new one, which is seen.
+        std::fs::remove_file(marker_path(&store)).unwrap();
+        verify_all(2);
+        revoke(&store, &keys[2].info.id).unwrap();
+        assert!(cache.authenticate(&store, &keys[2].token).is_err());
     }
 }

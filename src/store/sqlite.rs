@@ -1051,22 +1051,27 @@ impl SqliteStore {
 
     /// Bytes used by a workspace, and its bound.
     pub fn usage(&self, ws: &Workspace) -> Result<Usage> {
-        self.read(|c| {
-            let tier: Option<String> = c
-                .query_row(
-                    "SELECT tier FROM workspaces WHERE slug = ?1",
-                    [ws.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let tier = tier
-                .map(|t| Tier::parse(&t))
-                .transpose()?
-                .unwrap_or(self.options.default_tier);
-            Ok(Usage {
-                used_bytes: self.used_bytes(c, ws.as_str())?,
-                limit_bytes: tier.limits().total_bytes,
-            })
+        self.read(|c| self.usage_on(c, ws))
+    }
+
+    /// The usage as the write batch in progress sees it (through the write connection):
+    /// the server answers a write with it without a second read.
+    pub fn usage_in_write(&self, ws: &Workspace) -> Result<Usage> {
+        self.writer()?.run(|c| self.usage_on(c, ws))
+    }
+
+    fn usage_on(&self, c: &Connection, ws: &Workspace) -> Result<Usage> {
+        let tier: Option<String> = c
+            .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
+            .query_row([ws.as_str()], |r| r.get(0))
+            .optional()?;
+        let tier = tier
+            .map(|t| Tier::parse(&t))
+            .transpose()?
+            .unwrap_or(self.options.default_tier);
+        Ok(Usage {
+            used_bytes: self.used_bytes(c, ws.as_str())?,
+            limit_bytes: tier.limits().total_bytes,
         })
     }
 
