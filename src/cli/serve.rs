@@ -92,7 +92,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     let mut sqlite_options = config.sqlite_options();
     sqlite_options.durable = config.serve.durable;
     let sqlite = SqliteStore::open(&path, sqlite_options)?;
-    sqlite.checkpoint_in_background()?;
+    server::tune_store(&sqlite)?;
     let store = Store::new(Backend::Sqlite(sqlite));
     let options = ServerOptions {
         auth,

@@ -85,7 +85,12 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
                 })
                 .map_err(|e| e.0)?;
             let ws = crate::model::Workspace::parse(&info.workspace)?;
-            (ws, info.actor.clone(), info.read_only, Some(info.id.clone()))
+            (
+                ws,
+                info.actor.clone(),
+                info.read_only,
+                Some(info.id.clone()),
+            )
         }
     };
     if let Some(v) = headers.get("x-workspace-id") {

@@ -14,7 +14,18 @@ use std::time::Instant;
 
 tokio::task_local! {
     /// The id of the request being handled, for error bodies built deep in a handler.
-    static REQUEST_ID: String;
+    static REQUEST_ID: RequestId;
+}
+
+/// A request id: a random prefix per process and a counter, so ids are unique without a
+/// system call per request. Shown as `req_` and 16 hex digits.
+#[derive(Clone, Copy)]
+struct RequestId(u32, u64);
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "req_{:08x}{:08x}", self.0, self.1)
+    }
 }
 
 /// Marks a response whose body already is the error envelope.
@@ -34,7 +45,7 @@ impl From<Error> for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+    REQUEST_ID.try_with(ToString::to_string).unwrap_or_default()
 }
 
 /// The envelope body of an error with `code`.
@@ -86,8 +97,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn new_request_id() -> String {
-    // A random prefix per process and a counter: unique, and no system call per request.
+fn new_request_id() -> RequestId {
     static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| {
@@ -97,8 +107,10 @@ fn new_request_id() -> String {
         }
         u32::from_be_bytes(buf)
     });
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("req_{prefix:08x}{n:08x}")
+    RequestId(
+        *prefix,
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// The code and status an error response that is not ours becomes.
@@ -145,29 +157,36 @@ async fn envelope_foreign(response: Response, id: &str) -> Response {
 /// The outermost middleware: request id, envelope for foreign errors, one log line.
 pub async fn request_id(req: Request<Body>, next: Next) -> Response {
     let id = new_request_id();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let started = Instant::now();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
+    // log): at info, logging every request would cost more than serving a read.
+    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        (
+            req.method().clone(),
+            req.uri().path().to_string(),
+            Instant::now(),
+        )
+    });
+    let mut response = REQUEST_ID.scope(id, next.run(req)).await;
+    let id = id.to_string();
     let status = response.status();
     if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<Enveloped>().is_none()
     {
         response = envelope_foreign(response, &id).await;
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some((method, path, started)) = logged {
+        tracing::debug!(
+            request_id = %id,
+            %method,
+            path = %crate::text::escape_controls(&path),
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+    }
+    if let Ok(v) = HeaderValue::try_from(id) {
         response.headers_mut().insert("x-request-id", v);
     }
-    // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
-    // log): at info, logging every request would cost more than serving a read.
-    tracing::debug!(
-        request_id = %id,
-        %method,
-        path = %crate::text::escape_controls(&path),
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
     response
 }
 

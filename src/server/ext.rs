@@ -131,7 +131,9 @@ pub async fn incr(
     let by = req.by.unwrap_or_else(|| serde_json::Number::from(1));
     let who = caller.clone();
     let (doc, usage) = state
-        .write(&caller, move |s| s.incr(&who.scope, &ns, &key, &req.field, &by))
+        .write(&caller, move |s| {
+            s.incr(&who.scope, &ns, &key, &req.field, &by)
+        })
         .await?;
     let h = write_headers(Some(doc.meta.version), usage);
     Ok(json_with(StatusCode::OK, &doc, h))

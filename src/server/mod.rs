@@ -198,6 +198,19 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
     }
 }
 
+/// How long reads may share a snapshot (see `store/readers.rs`): the most a write made
+/// by another process on the same file can lag behind in the server's answers. Writes
+/// through the server are seen by every read that starts after they were acknowledged.
+pub const READ_SNAPSHOT_WINDOW: Duration = Duration::from_millis(1);
+
+/// Sets up an embedded store for a long-running server: checkpoints in the background and
+/// reads that share snapshots.
+pub fn tune_store(store: &SqliteStore) -> Result<()> {
+    store.checkpoint_in_background()?;
+    store.share_read_snapshots(READ_SNAPSHOT_WINDOW);
+    Ok(())
+}
+
 /// The embedded backend behind a store (keys and usage live there).
 pub(crate) fn sqlite(store: &Store) -> Result<&SqliteStore> {
     match &store.backend {

@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 const PREFIX: &str = "csk_";
@@ -192,7 +193,8 @@ fn touch_marker(store: &SqliteStore) -> Result<()> {
 /// SHA-256 of the token, never the token itself.
 pub struct KeyCache {
     marker: PathBuf,
-    state: std::sync::Mutex<CacheState>,
+    /// Read-locked on the hot path, so concurrent requests never wait for each other.
+    state: std::sync::RwLock<CacheState>,
 }
 
 #[derive(Default)]
@@ -201,21 +203,34 @@ struct CacheState {
     file: Option<std::fs::File>,
     /// The marker's size when the entries below were verified (`None`: no marker).
     stamp: Option<u64>,
-    verified: std::collections::HashMap<[u8; 32], std::sync::Arc<KeyInfo>>,
+    verified: std::collections::HashMap<[u8; 32], Arc<KeyInfo>>,
 }
 
 impl CacheState {
-    /// The marker's size now. A marker deleted since it was opened (no links left) is
-    /// opened again by its path, so a new one made by a later revocation is seen.
-    fn stamp(&mut self, path: &std::path::Path) -> Option<u64> {
+    /// The marker's size now, or `Err` when the held file is gone (deleted, so no links
+    /// left) or was never opened: then the marker must be opened again by its path.
+    fn current_stamp(&self) -> std::result::Result<u64, ()> {
         use std::os::unix::fs::MetadataExt;
-        if let Some(meta) = self.file.as_ref().and_then(|f| f.metadata().ok())
-            && meta.nlink() > 0
-        {
-            return Some(meta.len());
+        match self.file.as_ref().map(|f| f.metadata()) {
+            Some(Ok(meta)) if meta.nlink() > 0 => Ok(meta.len()),
+            _ => Err(()),
         }
-        self.file = std::fs::File::open(path).ok();
-        self.file.as_ref()?.metadata().ok().map(|m| m.len())
+    }
+
+    /// Opens the marker again (a revocation since may have made a new one), and forgets
+    /// every key verified when the marker has changed.
+    fn refresh(&mut self, path: &std::path::Path) {
+        let stamp = match self.current_stamp() {
+            Ok(size) => Some(size),
+            Err(()) => {
+                self.file = std::fs::File::open(path).ok();
+                self.current_stamp().ok()
+            }
+        };
+        if stamp != self.stamp {
+            self.verified.clear();
+            self.stamp = stamp;
+        }
     }
 }
 
@@ -224,35 +239,44 @@ const CACHE_LIMIT: usize = 10_000;
 
 impl KeyCache {
     pub fn new(store: &SqliteStore) -> KeyCache {
+        let marker = marker_path(store);
+        // Made now, so every check is an `fstat`; where it cannot be made (a read-only
+        // directory), each request looks for it by its path instead.
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&marker);
         KeyCache {
-            marker: marker_path(store),
+            marker,
             state: Default::default(),
         }
     }
 
     /// `authenticate`, answered from memory for keys verified since the last revocation.
-    pub fn authenticate(
-        &self,
-        store: &SqliteStore,
-        token: &str,
-    ) -> Result<std::sync::Arc<KeyInfo>> {
+    pub fn authenticate(&self, store: &SqliteStore, token: &str) -> Result<Arc<KeyInfo>> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let stamp = {
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let stamp = st.stamp(&self.marker);
-            if st.stamp != stamp {
-                st.verified.clear();
-                st.stamp = stamp;
+        {
+            let st = self.state.read().unwrap_or_else(|p| p.into_inner());
+            if st.current_stamp().ok() == st.stamp
+                && st.stamp.is_some()
+                && let Some(info) = st.verified.get(&digest)
+            {
+                return Ok(info.clone());
             }
+        }
+        let stamp = {
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            st.refresh(&self.marker);
             if let Some(info) = st.verified.get(&digest) {
                 return Ok(info.clone());
             }
-            stamp
+            st.stamp
         };
-        let info = std::sync::Arc::new(authenticate(store, token)?);
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let info = Arc::new(authenticate(store, token)?);
+        let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+        st.refresh(&self.marker);
         // Only remember it if no revocation happened while it was being checked.
-        if st.stamp(&self.marker) == stamp && st.stamp == stamp {
+        if st.stamp == stamp {
             if st.verified.len() >= CACHE_LIMIT {
                 st.verified.clear();
             }

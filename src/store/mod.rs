@@ -5,6 +5,7 @@
 pub mod cursor;
 pub mod feed;
 pub mod keys;
+mod readers;
 pub mod remote;
 pub mod sqlite;
 pub mod tier;

@@ -4,6 +4,7 @@
 //! Namespace counters, version history and the change log are kept here in the same
 //! transaction as the write they describe.
 
+use super::readers::{Freshness, Readers};
 use super::writer::Writer;
 use super::{
     Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier, Written,
@@ -62,7 +63,7 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     writer: OnceLock<Writer>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Arc<Readers>,
     /// Set to stop the background checkpointer, if one runs.
     checkpointer: Mutex<Option<Arc<AtomicBool>>>,
 }
@@ -262,7 +263,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             options,
             writer: OnceLock::new(),
-            readers: Mutex::new(Vec::new()),
+            readers: Arc::new(Readers::new()),
             checkpointer: Mutex::new(None),
         };
         let reader = store.connect()?;
@@ -275,7 +276,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        lock(&store.readers).push(reader);
+        store.readers.add(reader);
         Ok(store)
     }
 
@@ -312,13 +313,16 @@ impl SqliteStore {
 
     /// Runs `f` on a pooled read connection.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = match lock(&self.readers).pop() {
-            Some(c) => c,
-            None => self.connect()?,
-        };
-        let out = f(&conn);
-        lock(&self.readers).push(conn);
-        out
+        self.read_as(Freshness::Shared, f)
+    }
+
+    fn read_as<T>(
+        &self,
+        freshness: Freshness,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
+        let commits = self.writer.get().map_or(0, Writer::commits);
+        self.readers.read(freshness, commits, || self.connect(), f)
     }
 
     /// Runs `f` as one atomic write, after reclaiming expired documents; returns once the
@@ -345,11 +349,13 @@ impl SqliteStore {
         let conn = self.connect()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let readers = self.readers.clone();
         std::thread::Builder::new()
             .name("console-checkpoint".into())
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
+                    readers.end_stale_snapshots();
                     // A busy database just means: try again next time.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
@@ -357,6 +363,12 @@ impl SqliteStore {
             .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
         *slot = Some(stop);
         Ok(())
+    }
+
+    /// Lets reads share a snapshot for at most `window` (see `readers.rs`); for a server,
+    /// whose checkpoint thread (`checkpoint_in_background`) ends idle snapshots.
+    pub fn share_read_snapshots(&self, window: Duration) {
+        self.readers.share_snapshots(window);
     }
 
     /// Runs `f`, whose writes on this thread are committed together when it returns (see
@@ -476,11 +488,13 @@ impl SqliteStore {
                 format!("the document is {size} bytes; this workspace allows at most {max}"),
             ));
         }
-        let ns_docs: Option<u64> = conn
-            .prepare_cached("SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
-            .query_row(params![t.ws, t.ns], |r| r.get(0))
-            .optional()?;
         if existing.is_none() {
+            let ns_docs: Option<u64> = conn
+                .prepare_cached(
+                    "SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2",
+                )?
+                .query_row(params![t.ws, t.ns], |r| r.get(0))
+                .optional()?;
             if let (None, Some(max)) = (ns_docs, limits.namespaces) {
                 let count: u64 = conn
                     .prepare_cached("SELECT count(*) FROM namespaces WHERE workspace = ?1")?
@@ -1057,7 +1071,7 @@ impl SqliteStore {
     /// The usage as the write batch in progress sees it (through the write connection):
     /// the server answers a write with it without a second read.
     pub fn usage_in_write(&self, ws: &Workspace) -> Result<Usage> {
-        self.writer()?.run(|c| self.usage_on(c, ws))
+        self.writer()?.peek(|c| self.usage_on(c, ws))
     }
 
     fn usage_on(&self, c: &Connection, ws: &Workspace) -> Result<Usage> {
@@ -1142,7 +1156,7 @@ impl SqliteStore {
 
     /// Runs `f` on a read connection: for administration modules of this backend.
     pub(crate) fn read_admin<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.read(f)
+        self.read_as(Freshness::Latest, f)
     }
 }
 

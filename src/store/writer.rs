@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Writes in one batch at most, so latency stays bounded under constant load.
@@ -33,6 +33,9 @@ pub struct Writer {
     done: Condvar,
     /// Writers waiting for the lock: while there are any, a writer leaves the commit to them.
     waiting: AtomicUsize,
+    /// Transactions ended (committed or not) so far: readers that share snapshots start
+    /// a new one when it moves.
+    commits: AtomicU64,
 }
 
 impl Writer {
@@ -48,6 +51,7 @@ impl Writer {
             }),
             done: Condvar::new(),
             waiting: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
         }
     }
 
@@ -57,7 +61,9 @@ impl Writer {
         if st.tx_open {
             return Err(Error::internal("a write batch is open"));
         }
-        f(&mut st.conn)
+        let out = f(&mut st.conn);
+        self.commits.fetch_add(1, Ordering::Release);
+        out
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -87,6 +93,17 @@ impl Writer {
             Some((epoch, e)) if *epoch == my_epoch => Err(e.clone()),
             _ => Ok(out),
         }
+    }
+
+    /// Transactions ended so far (see `commits`).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
+    /// Runs a read on the write connection, without a savepoint: inside a batch it sees
+    /// the batch's own writes. `f` must only read.
+    pub fn peek<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.lock().conn)
     }
 
     /// Runs `f` (which performs any number of writes through `run` on this thread) and then
@@ -158,6 +175,7 @@ impl Writer {
             st.failed = Some((st.epoch, e));
         }
         st.tx_open = false;
+        self.commits.fetch_add(1, Ordering::Release);
         st.committed = st.epoch;
         st.epoch += 1;
         self.done.notify_all();

@@ -27,7 +27,9 @@ impl TestServer {
     pub fn start_with(options: ServerOptions, sqlite: SqliteOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
-        let store = Store::new(Backend::Sqlite(SqliteStore::open(&path, sqlite).unwrap()));
+        let sqlite = SqliteStore::open(&path, sqlite).unwrap();
+        server::tune_store(&sqlite).unwrap();
+        let store = Store::new(Backend::Sqlite(sqlite));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = thread::spawn(move || {
