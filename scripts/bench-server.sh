@@ -4,11 +4,15 @@
 #      ceiling), built here from the same axum and tokio versions;
 #   2. durable PUT at 64 connections vs etcd 3.4 (Debian's etcd-server) through its HTTP
 #      gateway (/v3/kv/put), same value size.
+# The machine is shared and noisy, so the loads run in ROUNDS interleaved rounds (each
+# round: ceiling GET, console GET, console PUT, etcd PUT) and the ratios are computed per
+# round; the summary gives every round and the median ratio.
 # All traffic goes to 127.0.0.1; every load is bounded by DURATION. Needs wrk and etcd
-# (apt-get install wrk etcd-server). Usage: scripts/bench-server.sh [DURATION_SECS]
+# (apt-get install wrk etcd-server). Usage: scripts/bench-server.sh [DURATION_SECS [ROUNDS]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+ROUNDS=${2:-3}
 VALUE_BYTES=${VALUE_BYTES:-256}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/console-target}"
 WORK=$(mktemp -d)
@@ -61,25 +65,18 @@ pct() { awk -v p="$2" '$1 == p {print $2}' "$1"; }
 
 VALUE=$(python3 -c "import json; print(json.dumps({'data': 'x' * ($VALUE_BYTES - 12)}))")
 
-echo "== GET ceiling: axum hello-world, 32 connections, ${DURATION}s"
-P=$(free_port); "$HELLO" "127.0.0.1:$P" & PIDS+=($!)
-wait_http "http://127.0.0.1:$P/"
-wrk -t2 -c32 -d"${DURATION}s" --latency "http://127.0.0.1:$P/" > "$WORK/hello.txt"
-kill "${PIDS[-1]}"
+# The three servers run side by side for the whole benchmark (idle while not loaded).
+HELLO_PORT=$(free_port); "$HELLO" "127.0.0.1:$HELLO_PORT" & PIDS+=($!)
+wait_http "http://127.0.0.1:$HELLO_PORT/"
 
-echo "== console serve: GET of a document, 32 connections, ${DURATION}s"
 export CONSOLE_DATA_DIR="$WORK/data" CONSOLE_CONFIG_DIR="$WORK/config"
 STORE="$WORK/console.db"
 "$CONSOLE" --store "$STORE" workspaces create bench --tier enterprise >/dev/null
 KEY=$("$CONSOLE" --store "$STORE" keys create --workspace bench --name bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-P=$(free_port); "$CONSOLE" serve --store "$STORE" --listen "127.0.0.1:$P" > "$WORK/serve.log" 2>&1 & PIDS+=($!)
-wait_http "http://127.0.0.1:$P/healthz"
+CONSOLE_PORT=$(free_port); "$CONSOLE" serve --store "$STORE" --listen "127.0.0.1:$CONSOLE_PORT" > "$WORK/serve.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$CONSOLE_PORT/healthz"
 curl -s -X PUT -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d "$VALUE" "http://127.0.0.1:$P/storage/bench/doc" > /dev/null
-wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" \
-  "http://127.0.0.1:$P/storage/bench/doc" > "$WORK/get.txt"
-
-echo "== console serve: durable PUT, 64 connections, ${DURATION}s"
+  -d "$VALUE" "http://127.0.0.1:$CONSOLE_PORT/storage/bench/doc" > /dev/null
 cat > "$WORK/put.lua" <<LUA
 local n = 0
 request = function()
@@ -87,17 +84,13 @@ request = function()
   return wrk.format("PUT", "/storage/bench/k" .. (n % 1000), nil, '$VALUE')
 end
 LUA
-wrk -t2 -c64 -d"${DURATION}s" --latency -s "$WORK/put.lua" -H "Authorization: Bearer $KEY" \
-  -H 'Content-Type: application/json' "http://127.0.0.1:$P" > "$WORK/put.txt"
-kill "${PIDS[-1]}"
 
-echo "== etcd 3.4: durable PUT through the HTTP gateway, 64 connections, ${DURATION}s"
-P=$(free_port); PP=$(free_port)
-etcd --data-dir "$WORK/etcd" --listen-client-urls "http://127.0.0.1:$P" \
-  --advertise-client-urls "http://127.0.0.1:$P" --listen-peer-urls "http://127.0.0.1:$PP" \
+ETCD_PORT=$(free_port); PP=$(free_port)
+etcd --data-dir "$WORK/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$PP" \
   --initial-advertise-peer-urls "http://127.0.0.1:$PP" --initial-cluster "default=http://127.0.0.1:$PP" \
   > "$WORK/etcd.log" 2>&1 & PIDS+=($!)
-wait_http "http://127.0.0.1:$P/version"
+wait_http "http://127.0.0.1:$ETCD_PORT/version"
 B64VALUE=$(printf '%s' "$VALUE" | base64 -w0)
 cat > "$WORK/etcd.lua" <<LUA
 local n = 0
@@ -120,28 +113,51 @@ request = function()
   return wrk.format("POST", "/v3/kv/put", nil, body)
 end
 LUA
-wrk -t2 -c64 -d"${DURATION}s" --latency -s "$WORK/etcd.lua" -H 'Content-Type: application/json' \
-  "http://127.0.0.1:$P" > "$WORK/etcd.txt"
-grep -q '"header"' <(curl -s -X POST -d "{\"key\":\"$(printf bench/k1 | base64)\"}" "http://127.0.0.1:$P/v3/kv/range") \
-  || { echo "etcd did not store the benchmark's writes" >&2; exit 1; }
 
-for f in hello get put etcd; do
-  if grep -q "Non-2xx" "$WORK/$f.txt"; then echo "warning: $f had non-2xx answers:" >&2; grep "Non-2xx" "$WORK/$f.txt" >&2; fi
+for r in $(seq "$ROUNDS"); do
+  echo "== round $r of $ROUNDS: hello-world GET, console GET, console PUT, etcd PUT (${DURATION}s each)"
+  wrk -t2 -c32 -d"${DURATION}s" --latency "http://127.0.0.1:$HELLO_PORT/" > "$WORK/hello.$r.txt"
+  wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" \
+    "http://127.0.0.1:$CONSOLE_PORT/storage/bench/doc" > "$WORK/get.$r.txt"
+  wrk -t2 -c64 -d"${DURATION}s" --latency -s "$WORK/put.lua" -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' "http://127.0.0.1:$CONSOLE_PORT" > "$WORK/put.$r.txt"
+  wrk -t2 -c64 -d"${DURATION}s" --latency -s "$WORK/etcd.lua" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$ETCD_PORT" > "$WORK/etcd.$r.txt"
+done
+grep -q '"header"' <(curl -s -X POST -d "{\"key\":\"$(printf bench/k1 | base64)\"}" "http://127.0.0.1:$ETCD_PORT/v3/kv/range") \
+  || { echo "etcd did not store the benchmark's writes" >&2; exit 1; }
+curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$CONSOLE_PORT/storage/bench/k1" > /dev/null \
+  || { echo "console did not store the benchmark's writes" >&2; exit 1; }
+
+for f in "$WORK"/*.txt; do
+  if grep -q "Non-2xx" "$f"; then echo "warning: $(basename "$f") had non-2xx answers:" >&2; grep "Non-2xx" "$f" >&2; fi
 done
 
 echo
-echo "== results (value ${VALUE_BYTES} B, ${DURATION}s each, 2 wrk threads, same machine)"
-printf '%-34s %12s %10s %10s\n' "load" "req/s" "p50" "p99"
-for f in hello get put etcd; do
-  case $f in
-    hello) name="axum hello-world GET (c=32)";; get) name="console GET document (c=32)";;
-    put) name="console durable PUT (c=64)";; etcd) name="etcd 3.4 PUT via gateway (c=64)";;
-  esac
-  printf '%-34s %12s %10s %10s\n' "$name" "$(rps "$WORK/$f.txt")" "$(pct "$WORK/$f.txt" 50%)" "$(pct "$WORK/$f.txt" 99%)"
+echo "== results (value ${VALUE_BYTES} B, ${DURATION}s per load, 2 wrk threads, same machine)"
+printf '%-6s %-34s %12s %10s %10s\n' "round" "load" "req/s" "p50" "p99"
+for r in $(seq "$ROUNDS"); do
+  for f in hello get put etcd; do
+    case $f in
+      hello) name="axum hello-world GET (c=32)";; get) name="console GET document (c=32)";;
+      put) name="console durable PUT (c=64)";; etcd) name="etcd 3.4 PUT via gateway (c=64)";;
+    esac
+    t="$WORK/$f.$r.txt"
+    printf '%-6s %-34s %12s %10s %10s\n' "$r" "$name" "$(rps "$t")" "$(pct "$t" 50%)" "$(pct "$t" 99%)"
+  done
 done
-python3 - "$(rps "$WORK/get.txt")" "$(rps "$WORK/hello.txt")" "$(rps "$WORK/put.txt")" "$(rps "$WORK/etcd.txt")" <<'PY'
-import sys
-get, hello, put, etcd = map(float, sys.argv[1:])
-print(f"GET ratio console/hello-world: {get / hello:.2f}  (target >= 0.6)")
-print(f"PUT ratio console/etcd:        {put / etcd:.2f}  (target >= 3)")
+args=()
+for r in $(seq "$ROUNDS"); do
+  args+=("$(rps "$WORK/get.$r.txt")" "$(rps "$WORK/hello.$r.txt")" "$(rps "$WORK/put.$r.txt")" "$(rps "$WORK/etcd.$r.txt")")
+done
+python3 - "${args[@]}" <<'PY'
+import statistics, sys
+v = list(map(float, sys.argv[1:]))
+rounds = [v[i:i + 4] for i in range(0, len(v), 4)]
+get = [g / h for g, h, _, _ in rounds]
+put = [p / e for _, _, p, e in rounds]
+print("GET ratio console/hello-world per round:", " ".join(f"{x:.2f}" for x in get),
+      f"| median {statistics.median(get):.2f}  (target >= 0.6)")
+print("PUT ratio console/etcd per round:       ", " ".join(f"{x:.2f}" for x in put),
+      f"| median {statistics.median(put):.2f}  (target >= 3)")
 PY
