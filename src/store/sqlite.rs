@@ -66,6 +66,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// Set to stop the background checkpointer, if one runs.
     checkpointer: Mutex<Option<Arc<AtomicBool>>>,
+    /// Set by the checkpoint thread when the log should restart.
+    restart_wanted: Arc<AtomicBool>,
 }
 
 impl Drop for SqliteStore {
@@ -246,10 +248,32 @@ fn use_wal(conn: &Connection) -> Result<()> {
     }
 }
 
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn configure(conn: &Connection, durable: bool) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
     Ok(())
+}
+
+/// Frames in the write-ahead log beyond which a checkpoint also restarts it (16 MiB of
+/// 4 KiB pages).
+const WAL_RESTART_FRAMES: i64 = 4096;
+
+/// The size the write-ahead log is cut back to when it restarts after a spike.
+const WAL_KEEP_BYTES: i64 = 64 << 20;
+
+/// One background checkpoint: copy the log into the database without blocking anyone
+/// (`PASSIVE`; a busy database just means: try again next time). Under a steady write
+/// load such a checkpoint never finds the moment when the log could start again from its
+/// beginning, and the log would grow without bound; so when it has grown large, this asks
+/// the writer for a restart between two of its batches (`restart_log_if_wanted`).
+fn checkpoint(conn: &Connection, restart_wanted: &AtomicBool) {
+    let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+    if passive.is_ok_and(|frames| frames >= WAL_RESTART_FRAMES) {
+        restart_wanted.store(true, Ordering::Relaxed);
+    }
 }
 
 impl SqliteStore {
@@ -265,6 +289,7 @@ impl SqliteStore {
             writer: OnceLock::new(),
             readers: Arc::new(Readers::new()),
             checkpointer: Mutex::new(None),
+            restart_wanted: Arc::new(AtomicBool::new(false)),
         };
         let reader = store.connect()?;
         let version: usize = reader.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -344,9 +369,12 @@ impl SqliteStore {
         if slot.is_some() {
             return Ok(());
         }
-        self.writer()?
-            .exclusive(|c| Ok(c.pragma_update(None, "wal_autocheckpoint", 0)?))?;
+        self.writer()?.exclusive(|c| {
+            c.pragma_update(None, "wal_autocheckpoint", 0)?;
+            Ok(c.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?)
+        })?;
         let conn = self.connect()?;
+        let restart_wanted = self.restart_wanted.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let readers = self.readers.clone();
@@ -356,8 +384,7 @@ impl SqliteStore {
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                     readers.end_stale_snapshots();
-                    // A busy database just means: try again next time.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    checkpoint(&conn, &restart_wanted);
                 }
             })
             .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
@@ -374,7 +401,24 @@ impl SqliteStore {
     /// Runs `f`, whose writes on this thread are committed together when it returns (see
     /// `Writer::batch`); the server's write executor uses it for group commit.
     pub fn batch<T>(&self, f: impl FnOnce() -> T) -> Result<(T, Result<()>)> {
-        Ok(self.writer()?.batch(f))
+        let out = self.writer()?.batch(f);
+        self.restart_log_if_wanted()?;
+        Ok(out)
+    }
+
+    /// Restarts the write-ahead log when the checkpoint thread asked for it: the writer
+    /// copies what is left of it into the database and waits, briefly, for readers still
+    /// in it to leave, so that its next write starts the log again from the beginning.
+    fn restart_log_if_wanted(&self) -> Result<()> {
+        if !self.restart_wanted.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.writer()?.exclusive(|c| {
+            c.busy_timeout(Duration::from_millis(20))?;
+            // Busy (a reader stayed): the checkpoint thread asks again.
+            let _ = c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            Ok(c.busy_timeout(BUSY_TIMEOUT)?)
+        })
     }
 
     /// Before reads that use the namespace counters: reclaim anything that has expired.
