@@ -141,25 +141,6 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         revoked_at INTEGER
     );",
-    // 2: history clustered by key and version (no rowid), so archiving a version and
-    // dropping the oldest one touch the same page instead of three scattered ones.
-    "CREATE TABLE history_by_key (
-        workspace TEXT NOT NULL,
-        namespace TEXT NOT NULL,
-        key TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        value TEXT NOT NULL,
-        size_bytes INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        updated_by TEXT NOT NULL,
-        PRIMARY KEY (workspace, namespace, key, version)
-    ) WITHOUT ROWID;
-    INSERT INTO history_by_key
-        SELECT workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by
-        FROM history;
-    DROP TABLE history;
-    ALTER TABLE history_by_key RENAME TO history;",
 ];
 
 /// The change log is trimmed every this many entries at most (fewer for a short log).
