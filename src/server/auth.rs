@@ -1,15 +1,16 @@
 //! Who is calling: the bearer key (or the open workspace of `--no-auth`), the optional
 //! `X-Workspace-Id` check, the `updated_by` label, read-only keys and the rate limit.
-//! The result is a `Caller` in the request's extensions, which every handler scopes by.
+//! The result is the `Caller` extractor, which every authenticated handler takes and scopes by.
 
 use super::AppState;
 use super::envelope::ApiError;
+use super::ratelimit;
 use crate::error::{Error, ErrorKind};
 use crate::store::Scope;
 use crate::store::keys;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
@@ -110,40 +111,31 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
     })
 }
 
-fn set_budget(headers: &mut HeaderMap, b: super::ratelimit::Budget) {
-    headers.insert("x-ratelimit-limit", HeaderValue::from(b.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(b.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(b.reset));
-}
+/// Every authenticated handler takes a `Caller`: extracting it checks the key, the
+/// workspace header, read-only keys and the rate limit (whose budget the outermost
+/// middleware reports in the `X-RateLimit-*` headers of the response).
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
 
-/// The middleware of every authenticated route.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match caller(&state, req.headers()).await {
-        Ok(c) => c,
-        Err(e) => return ApiError(e).into_response(),
-    };
-    let limiter = &state.inner.limiter;
-    let budget = if limiter.enabled() {
-        let id = caller.key_id.clone().unwrap_or_else(|| "local".to_string());
-        match limiter.check(&id) {
-            Ok(b) => Some(b),
-            Err((e, b)) => {
-                let mut r = ApiError(e).into_response();
-                set_budget(r.headers_mut(), b);
-                return r;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Response> {
+        let caller = caller(state, &parts.headers)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        let limiter = &state.inner.limiter;
+        if limiter.enabled() {
+            let id = caller.key_id.as_deref().unwrap_or("local");
+            match limiter.check(id) {
+                Ok(b) => super::envelope::report_budget(b),
+                Err((e, b)) => {
+                    let mut r = ApiError(e).into_response();
+                    ratelimit::set_headers(r.headers_mut(), b);
+                    return Err(r);
+                }
             }
         }
-    } else {
-        None
-    };
-    let mut response = if caller.read_only && is_write(req.method()) {
-        ApiError(forbidden("this API key is read-only")).into_response()
-    } else {
-        req.extensions_mut().insert(caller);
-        next.run(req).await
-    };
-    if let Some(b) = budget {
-        set_budget(response.headers_mut(), b);
+        if caller.read_only && is_write(&parts.method) {
+            return Err(ApiError(forbidden("this API key is read-only")).into_response());
+        }
+        Ok(caller)
     }
-    response
 }

@@ -1,8 +1,10 @@
 //! The error envelope of the wire contract and the request id: `ApiError` turns a
 //! `crate::error::Error` into `{"error":{..},"metadata":{"request_id"}}` with the status of
-//! its kind, and the outermost middleware gives every response an `X-Request-Id` and turns
+//! its kind, and the outermost middleware gives every response an `X-Request-Id` (and the
+//! `X-RateLimit-*` budget the `Caller` extractor reported) and turns
 //! any other error response (axum's own rejections, 404, 405, 413) into the same envelope.
 
+use super::ratelimit::Budget;
 use crate::error::{Error, ErrorKind};
 use axum::body::Body;
 use axum::extract::Request;
@@ -13,8 +15,19 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 tokio::task_local! {
-    /// The id of the request being handled, for error bodies built deep in a handler.
-    static REQUEST_ID: RequestId;
+    /// The request being handled: its id, for error bodies built deep in a handler, and
+    /// the rate-limit budget its key has left, for the response headers.
+    static REQUEST: RequestScope;
+}
+
+struct RequestScope {
+    id: RequestId,
+    budget: std::cell::Cell<Option<Budget>>,
+}
+
+/// Records the caller's rate-limit budget: the response reports it.
+pub fn report_budget(b: Budget) {
+    let _ = REQUEST.try_with(|r| r.budget.set(Some(b)));
 }
 
 /// A request id: a random prefix per process and a counter, so ids are unique without a
@@ -45,7 +58,7 @@ impl From<Error> for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 fn current_request_id() -> String {
-    REQUEST_ID.try_with(ToString::to_string).unwrap_or_default()
+    REQUEST.try_with(|r| r.id.to_string()).unwrap_or_default()
 }
 
 /// The envelope body of an error with `code`.
@@ -166,7 +179,19 @@ pub async fn request_id(req: Request<Body>, next: Next) -> Response {
             Instant::now(),
         )
     });
-    let mut response = REQUEST_ID.scope(id, next.run(req)).await;
+    let scope = RequestScope {
+        id,
+        budget: std::cell::Cell::new(None),
+    };
+    let (mut response, budget) = REQUEST
+        .scope(scope, async move {
+            let response = next.run(req).await;
+            (response, REQUEST.with(|r| r.budget.get()))
+        })
+        .await;
+    if let Some(b) = budget {
+        super::ratelimit::set_headers(response.headers_mut(), b);
+    }
     let id = id.to_string();
     let status = response.status();
     if (status.is_client_error() || status.is_server_error())

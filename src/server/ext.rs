@@ -12,17 +12,14 @@ use crate::error::Error;
 use crate::model::Meta;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Statistics of every namespace of the workspace.
 #[utoipa::path(get, path = "/storage/_stats", tag = "extensions", security(("bearer" = [])),
     responses((status = 200, body = StatsList)))]
-pub async fn stats_all(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-) -> ApiResult<Response> {
+pub async fn stats_all(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let stats = state.run(move |s| s.stats(&caller.scope, None)).await?;
     Ok(Json(serde_json::json!({ "namespaces": stats })).into_response())
 }
@@ -35,7 +32,7 @@ pub async fn stats_all(
     responses((status = 200, body = ChangeBatchBody), (status = 400, body = ErrorEnvelope)))]
 pub async fn changes(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Query(params): super::routes::Params,
 ) -> ApiResult<Response> {
     let after = super::routes::parse_u64(&params, "after")?.unwrap_or(0);
@@ -57,7 +54,7 @@ pub async fn changes(
     responses((status = 200, body = NamespaceStatsBody), (status = 404, body = ErrorEnvelope)))]
 pub async fn stats_namespace(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(ns): Path<String>,
 ) -> ApiResult<Response> {
     let ns = parse_ns(&ns)?;
@@ -76,7 +73,7 @@ pub async fn stats_namespace(
     responses((status = 200, body = HistoryList), (status = 404, body = ErrorEnvelope)))]
 pub async fn history(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
@@ -94,7 +91,7 @@ pub async fn history(
     responses((status = 200, body = DocumentEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn history_version(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key, version)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
@@ -118,7 +115,7 @@ pub async fn history_version(
         (status = 400, body = ErrorEnvelope, description = "Not a number, or not an object")))]
 pub async fn incr(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {

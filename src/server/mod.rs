@@ -250,11 +250,7 @@ pub fn router(state: AppState) -> Router {
             "/storage/{ns}/{key}/_history/{version}",
             get(ext::history_version),
         )
-        .route("/storage/{ns}/{key}/_incr", post(ext::incr))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+        .route("/storage/{ns}/{key}/_incr", post(ext::incr));
     let body_limit = state.inner.options.body_limit_bytes;
     Router::new()
         .route("/healthz", get(routes::healthz))

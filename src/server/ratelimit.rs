@@ -15,6 +15,14 @@ pub struct Budget {
     pub reset: u64,
 }
 
+/// Reports a budget in the `X-RateLimit-*` headers of a response.
+pub fn set_headers(headers: &mut axum::http::HeaderMap, b: Budget) {
+    use axum::http::HeaderValue;
+    headers.insert("x-ratelimit-limit", HeaderValue::from(b.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(b.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(b.reset));
+}
+
 /// Counters of the current window, per key.
 pub struct RateLimiter {
     per_minute: u32,

@@ -14,7 +14,7 @@ use crate::store::sqlite::Usage;
 use crate::store::{DEFAULT_LIMIT, ListOptions, PutOptions};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -153,7 +153,7 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, body = WorkspaceList), (status = 401, body = ErrorEnvelope)))]
 pub async fn workspaces(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
 ) -> ApiResult<Json<WorkspaceList>> {
     let ws = caller.scope.workspace.clone();
     let name = state
@@ -180,7 +180,7 @@ pub async fn workspaces(
     responses((status = 200, body = NamespaceList), (status = 401, body = ErrorEnvelope)))]
 pub async fn list_namespaces(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
 ) -> ApiResult<Json<NamespaceList>> {
     let namespaces = state.run(move |s| s.namespaces(&caller.scope)).await?;
     Ok(Json(NamespaceList { namespaces }))
@@ -199,7 +199,7 @@ pub async fn list_namespaces(
     responses((status = 200, body = KeyList), (status = 400, body = ErrorEnvelope)))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(ns): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Response> {
@@ -238,7 +238,7 @@ pub async fn list_keys(
         (status = 404, body = ErrorEnvelope)))]
 pub async fn get_document(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
@@ -308,7 +308,7 @@ impl WithMessage for Error {
         (status = 413, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn put_document(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
     Query(params): Params,
     headers: HeaderMap,
@@ -355,7 +355,7 @@ pub async fn put_document(
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn patch_document(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -382,7 +382,7 @@ pub async fn patch_document(
         (status = 409, body = ErrorEnvelope)))]
 pub async fn delete_document(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -409,7 +409,7 @@ pub async fn delete_document(
     responses((status = 200, body = NamespaceDeleted), (status = 404, body = ErrorEnvelope)))]
 pub async fn delete_namespace(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(ns): Path<String>,
 ) -> ApiResult<Response> {
     let ns = parse_ns(&ns)?;

@@ -11,7 +11,7 @@ use super::{AppState, Caller};
 use crate::error::{Error, Result};
 use crate::model::{Key, Namespace};
 use crate::store::{Scope, Store};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -277,7 +277,7 @@ async fn open(
         (status = 400, body = ErrorEnvelope)))]
 pub async fn watch_namespace(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(ns): Path<String>,
     Query(params): Params,
     headers: HeaderMap,
@@ -294,7 +294,7 @@ pub async fn watch_namespace(
         (status = 400, body = ErrorEnvelope)))]
 pub async fn watch_all(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Query(params): Params,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -310,7 +310,7 @@ pub async fn watch_all(
         (status = 400, body = ErrorEnvelope)))]
 pub async fn watch_key(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((ns, key)): Path<(String, String)>,
     Query(params): Params,
     headers: HeaderMap,
