@@ -143,6 +143,9 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// Old versions are pruned every this many versions of a document.
+const HISTORY_PRUNE_STEP: u64 = 8;
+
 /// The change log is trimmed every this many entries at most (fewer for a short log).
 const CHANGES_TRIM_STEP: i64 = 64;
 
@@ -633,10 +636,14 @@ impl SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
-        conn.prepare_cached(
-            "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
-        )?
-        .execute(params![t.ws, t.ns, t.key, row.version as i64 - self.options.history_limit as i64])?;
+        // Pruned in steps: between `history_limit` and that plus the step are kept, and
+        // the readers show only the newest `history_limit`.
+        if row.version % HISTORY_PRUNE_STEP == 0 {
+            conn.prepare_cached(
+                "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
+            )?
+            .execute(params![t.ws, t.ns, t.key, row.version as i64 - self.options.history_limit as i64])?;
+        }
         Ok(())
     }
 
@@ -1003,9 +1010,11 @@ impl SqliteStore {
             }
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
-                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3) ORDER BY version DESC"
+                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3)
+                 ORDER BY version DESC LIMIT ?4"
             ))?;
-            for row in stmt.query_map(params![t.ws, t.ns, t.key], row_from)? {
+            let kept = self.options.history_limit;
+            for row in stmt.query_map(params![t.ws, t.ns, t.key, kept], row_from)? {
                 out.push(row?.meta(t.ns, t.key));
             }
             if out.is_empty() {
@@ -1034,12 +1043,16 @@ impl SqliteStore {
             {
                 return row.document(t.ns, t.key);
             }
+            // Only the newest `history_limit` archived versions count as retained.
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
-                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version = ?4)"
+                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version = ?4
+                   AND version > (SELECT max(version) FROM history
+                                  WHERE workspace = ?1 AND namespace = ?2 AND key = ?3) - ?5)"
             ))?;
+            let kept = self.options.history_limit;
             match stmt
-                .query_row(params![t.ws, t.ns, t.key, version], row_from)
+                .query_row(params![t.ws, t.ns, t.key, version, kept], row_from)
                 .optional()?
             {
                 Some(row) => row.document(t.ns, t.key),
@@ -1119,16 +1132,18 @@ impl SqliteStore {
     }
 
     fn usage_on(&self, c: &Connection, ws: &Workspace) -> Result<Usage> {
-        let tier: Option<String> = c
-            .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
-            .query_row([ws.as_str()], |r| r.get(0))
-            .optional()?;
+        let (tier, used_bytes): (Option<String>, u64) = c
+            .prepare_cached(
+                "SELECT (SELECT tier FROM workspaces WHERE slug = ?1),
+                        (SELECT coalesce(sum(bytes), 0) FROM namespaces WHERE workspace = ?1)",
+            )?
+            .query_row([ws.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let tier = tier
             .map(|t| Tier::parse(&t))
             .transpose()?
             .unwrap_or(self.options.default_tier);
         Ok(Usage {
-            used_bytes: self.used_bytes(c, ws.as_str())?,
+            used_bytes,
             limit_bytes: tier.limits().total_bytes,
         })
     }
