@@ -638,7 +638,7 @@ impl SqliteStore {
         .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
         // Pruned in steps: between `history_limit` and that plus the step are kept, and
         // the readers show only the newest `history_limit`.
-        if row.version % HISTORY_PRUNE_STEP == 0 {
+        if row.version.is_multiple_of(HISTORY_PRUNE_STEP) {
             conn.prepare_cached(
                 "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
             )?
