@@ -245,11 +245,12 @@ pub async fn get_document(
     let (meta, value) = state.point_read(|s| sqlite(s)?.get_raw(&caller.scope, &ns, &key))?;
     // The document envelope is the metadata envelope plus `value`: splice the stored text
     // (compact JSON the store wrote) in rather than parse and re-encode it.
-    let mut body = serde_json::to_string(&meta).map_err(Error::from)?;
+    let mut body = Vec::with_capacity(value.len() + 320);
+    serde_json::to_writer(&mut body, &meta).map_err(Error::from)?;
     body.pop();
-    body.push_str(",\"value\":");
-    body.push_str(&value);
-    body.push('}');
+    body.extend_from_slice(b",\"value\":");
+    body.extend_from_slice(value.as_bytes());
+    body.push(b'}');
     let mut r = (StatusCode::OK, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
