@@ -43,8 +43,8 @@ fn random_hex(n: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
+fn hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// An actor label is printable ASCII without spaces, 1-200 characters.
@@ -254,7 +254,7 @@ impl KeyCache {
 
     /// `authenticate`, answered from memory for keys verified since the last revocation.
     pub fn authenticate(&self, store: &SqliteStore, token: &str) -> Result<Arc<KeyInfo>> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = hash(token);
         {
             let st = self.state.read().unwrap_or_else(|p| p.into_inner());
             if st.current_stamp().ok() == st.stamp
