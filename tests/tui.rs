@@ -5,10 +5,11 @@
 use agent_console::config::TuiConfig;
 use agent_console::model::{Document, Meta};
 use agent_console::store::NamespaceStats;
+use agent_console::tui::action::press::{code, ctrl, key};
 use agent_console::tui::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
 use agent_console::tui::app::{App, Session};
 use agent_console::tui::update;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use screen::render;
 use serde_json::{Value, json};
 
@@ -53,18 +54,6 @@ fn finding(i: usize) -> Value {
         "tags": ["auth", "crypto"],
         "reviewed": i % 3 == 1,
     })
-}
-
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
 /// Feeds actions; answers document loads from `finding` like the worker would.

@@ -199,3 +199,24 @@ impl Effect {
         )
     }
 }
+
+/// Key presses as actions, for scripted input (the tests drive `update` with them).
+pub mod press {
+    use super::Action;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    /// A character key.
+    pub fn key(c: char) -> Action {
+        code(KeyCode::Char(c))
+    }
+
+    /// Any key, without modifiers.
+    pub fn code(c: KeyCode) -> Action {
+        Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    /// Ctrl and a character key.
+    pub fn ctrl(c: char) -> Action {
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+}

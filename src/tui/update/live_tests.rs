@@ -4,11 +4,12 @@ use super::tests::loaded_app;
 use super::update;
 use crate::model::{Document, Meta};
 use crate::store::{Change, FeedItem, FeedState};
+use crate::tui::action::press::{code, ctrl, key};
 use crate::tui::action::{Action, Effect, Loaded, SaveOutcome};
 use crate::tui::app::{App, Modal, Pane};
 use crate::tui::live::VersionFor;
 use crate::tui::undo::{After, Before};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use serde_json::{Value, json};
 
 fn meta(key: &str, version: u64, by: &str) -> Meta {
@@ -28,18 +29,6 @@ fn meta(key: &str, version: u64, by: &str) -> Meta {
 /// The value `loaded_app` shows for a key.
 fn original(key: &str) -> Value {
     json!({"severity": "high", "title": format!("finding {key}"), "evidence": {"line": 3}})
-}
-
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
 fn change(k: &str, version: u64) -> Action {

@@ -5,9 +5,10 @@ use crate::config::TuiConfig;
 use crate::error::Error;
 use crate::model::{Document, Meta};
 use crate::store::NamespaceStats;
+use crate::tui::action::press::{code, ctrl, key};
 use crate::tui::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
 use crate::tui::app::{App, Modal, Pane, Session};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use serde_json::{Value, json};
 
 pub const NOW: i64 = 1_772_000_000_000;
@@ -53,18 +54,6 @@ fn stats(ns: &str, documents: u64) -> NamespaceStats {
         created_at: "2026-02-25T06:00:00.000Z".into(),
         updated_at: "2026-02-25T06:00:00.000Z".into(),
     }
-}
-
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
 fn typed(app: &mut App, s: &str) -> Vec<Effect> {
