@@ -334,6 +334,10 @@ impl SqliteStore {
     fn writer(&self) -> Result<&Writer> {
         if self.writer.get().is_none() {
             let conn = self.connect()?;
+            // Each write of a batch runs in a savepoint, whose undo copies of the pages it
+            // touches go to the statement journal: kept in memory, not in a temporary file
+            // (where they cost two system calls a page once the batch outgrows 64 KiB).
+            conn.pragma_update(None, "temp_store", "MEMORY")?;
             let _ = self.writer.set(Writer::new(conn));
         }
         Ok(self.writer.get().expect("set above"))
