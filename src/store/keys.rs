@@ -10,6 +10,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 const PREFIX: &str = "csk_";
@@ -157,6 +159,7 @@ pub fn revoke(store: &SqliteStore, id: &str) -> Result<KeyInfo> {
         }
         Ok(())
     })?;
+    REVOCATIONS.fetch_add(1, Ordering::Release);
     touch_marker(store)?;
     find(store, id)?.ok_or_else(|| Error::internal("the key vanished after its revocation"))
 }
@@ -187,14 +190,27 @@ fn touch_marker(store: &SqliteStore) -> Result<()> {
         })
 }
 
+/// Revocations made by this process: its servers see them at once, without the marker.
+static REVOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How long a look at the revocation marker stays good: a key revoked by another process
+/// is refused at most this long after the revocation (the same bound as for any write of
+/// another process, see `server::READ_SNAPSHOT_WINDOW`). A look costs a system call, a
+/// sizeable part of a whole read request.
+const MARKER_RECHECK: Duration = Duration::from_millis(1);
+
 /// Keys a server has verified, so a request costs no database read and no hash of the
-/// secret against the table. Every lookup first checks the revocation marker; when it
-/// changed, everything verified before is forgotten. Cache entries are keyed by the
-/// SHA-256 of the token, never the token itself.
+/// secret against the table. A lookup first checks the revocation marker (at most every
+/// `MARKER_RECHECK`) and this process's revocations; when either changed, everything
+/// verified before is forgotten. Cache entries are keyed by the SHA-256 of the token,
+/// never the token itself.
 pub struct KeyCache {
     marker: PathBuf,
     /// Read-locked on the hot path, so concurrent requests never wait for each other.
     state: std::sync::RwLock<CacheState>,
+    /// Until when the last look at the marker stays good, in nanoseconds after `started`.
+    fresh_until: AtomicU64,
+    started: Instant,
 }
 
 #[derive(Default)]
@@ -203,6 +219,8 @@ struct CacheState {
     file: Option<std::fs::File>,
     /// The marker's size when the entries below were verified (`None`: no marker).
     stamp: Option<u64>,
+    /// `REVOCATIONS` when the entries below were verified.
+    revocations: u64,
     verified: std::collections::HashMap<[u8; 32], Arc<KeyInfo>>,
 }
 
@@ -227,9 +245,11 @@ impl CacheState {
                 self.current_stamp().ok()
             }
         };
-        if stamp != self.stamp {
+        let revocations = REVOCATIONS.load(Ordering::Acquire);
+        if stamp != self.stamp || revocations != self.revocations {
             self.verified.clear();
             self.stamp = stamp;
+            self.revocations = revocations;
         }
     }
 }
@@ -249,6 +269,8 @@ impl KeyCache {
         KeyCache {
             marker,
             state: Default::default(),
+            fresh_until: AtomicU64::new(0),
+            started: Instant::now(),
         }
     }
 
@@ -257,10 +279,17 @@ impl KeyCache {
         let digest = hash(token);
         {
             let st = self.state.read().unwrap_or_else(|p| p.into_inner());
-            if st.current_stamp().ok() == st.stamp
-                && st.stamp.is_some()
+            let now = self.started.elapsed().as_nanos() as u64;
+            let recent = now < self.fresh_until.load(Ordering::Relaxed);
+            if st.stamp.is_some()
+                && st.revocations == REVOCATIONS.load(Ordering::Acquire)
                 && let Some(info) = st.verified.get(&digest)
+                && (recent || st.current_stamp().ok() == st.stamp)
             {
+                if !recent {
+                    let until = now + MARKER_RECHECK.as_nanos() as u64;
+                    self.fresh_until.store(until, Ordering::Relaxed);
+                }
                 return Ok(info.clone());
             }
         }
@@ -405,6 +434,30 @@ mod cache_tests {
         let e = cache.authenticate(&store, &key.token).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unauthorized);
         assert!(cache.authenticate(&store, "csk_000000000000_nope").is_err());
+    }
+
+    #[test]
+    fn a_revocation_by_another_process_is_seen_through_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let ws = Workspace::parse("acme").unwrap();
+        let key = create(&store, &ws, None, None, false).unwrap();
+        let cache = KeyCache::new(&store);
+        cache.authenticate(&store, &key.token).unwrap();
+        // What `revoke` does in another process: the row, then the marker; this process's
+        // own count of revocations does not move.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE api_keys SET revoked_at = 1 WHERE id = ?1",
+                [&key.info.id],
+            )
+            .unwrap();
+        touch_marker(&store).unwrap();
+        std::thread::sleep(MARKER_RECHECK * 2);
+        let e = cache.authenticate(&store, &key.token).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unauthorized);
     }
 
     #[test]

@@ -176,8 +176,14 @@ struct Row {
     expires_at: Option<i64>,
 }
 
-const ROW_COLUMNS: &str =
-    "value, version, size_bytes, created_at, updated_at, updated_by, expires_at";
+/// The columns of a `Row`, in `row_from`'s order (a macro, so SQL text that uses it can be
+/// a constant: statements are looked up by their text on every call).
+macro_rules! row_columns {
+    () => {
+        "value, version, size_bytes, created_at, updated_at, updated_by, expires_at"
+    };
+}
+const ROW_COLUMNS: &str = row_columns!();
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -493,8 +499,10 @@ impl SqliteStore {
     }
 
     fn load(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<Row>> {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
+        let mut stmt = conn.prepare_cached(concat!(
+            "SELECT ",
+            row_columns!(),
+            " FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
         ))?;
         Ok(stmt
             .query_row(params![t.ws, t.ns, t.key], row_from)
