@@ -254,11 +254,32 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// RFC 3339 UTC with millisecond precision, the contract's time format.
+/// RFC 3339 UTC with millisecond precision, the contract's time format. Every document's
+/// metadata carries two, so the digits are written by hand rather than through `fmt`.
 pub fn format_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    }
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let fields = [
+        (0, 4, year as u32),
+        (5, 2, t.month()),
+        (8, 2, t.day()),
+        (11, 2, t.hour()),
+        (14, 2, t.minute()),
+        (17, 2, t.second()),
+        (20, 3, t.timestamp_subsec_millis()),
+    ];
+    for (at, width, mut n) in fields {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    text.iter().map(|&b| b as char).collect()
 }
 
 /// Parses an RFC 3339 time back to milliseconds.
@@ -353,6 +374,17 @@ mod tests {
     fn times_are_rfc3339_millis_utc() {
         assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(parse_time("1970-01-01T00:00:01.500Z"), Some(1500));
+        assert_eq!(format_ms(1_772_712_345_007), "2026-03-05T12:05:45.007Z");
+    }
+
+    proptest! {
+        #[test]
+        fn times_are_written_as_chrono_writes_them(ms in -62_000_000_000_000i64..300_000_000_000_000) {
+            let chrono = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            prop_assert_eq!(format_ms(ms), chrono);
+        }
     }
 
     fn json_leaf() -> impl Strategy<Value = Value> {

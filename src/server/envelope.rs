@@ -31,13 +31,25 @@ pub fn report_budget(b: Budget) {
 }
 
 /// A request id: a random prefix per process and a counter, so ids are unique without a
-/// system call per request. Shown as `req_` and 16 hex digits.
+/// system call per request. Shown as `req_` and 24 hex digits.
 #[derive(Clone, Copy)]
 struct RequestId(u32, u64);
 
+impl RequestId {
+    /// `req_`, the process prefix and the counter in hex, written without `fmt`.
+    fn text(self) -> [u8; 28] {
+        let mut text = *b"req_000000000000000000000000";
+        let digits = (u128::from(self.0) << 64) | u128::from(self.1);
+        for (i, b) in text[4..].iter_mut().enumerate() {
+            *b = b"0123456789abcdef"[(digits >> (92 - 4 * i) & 0xf) as usize];
+        }
+        text
+    }
+}
+
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "req_{:08x}{:08x}", self.0, self.1)
+        f.write_str(std::str::from_utf8(&self.text()).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -192,12 +204,13 @@ pub async fn request_id(req: Request<Body>, next: Next) -> Response {
     if let Some(b) = budget {
         super::ratelimit::set_headers(response.headers_mut(), b);
     }
-    let id = id.to_string();
+    let text = id.text();
+    let id = std::str::from_utf8(&text).unwrap_or_default();
     let status = response.status();
     if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<Enveloped>().is_none()
     {
-        response = envelope_foreign(response, &id).await;
+        response = envelope_foreign(response, id).await;
     }
     if let Some((method, path, started)) = logged {
         tracing::debug!(
@@ -209,7 +222,7 @@ pub async fn request_id(req: Request<Body>, next: Next) -> Response {
             "request"
         );
     }
-    if let Ok(v) = HeaderValue::try_from(id) {
+    if let Ok(v) = HeaderValue::from_bytes(&text) {
         response.headers_mut().insert("x-request-id", v);
     }
     response
@@ -218,4 +231,16 @@ pub async fn request_id(req: Request<Body>, next: Next) -> Response {
 /// The answer for paths that match no route.
 pub async fn not_found() -> ApiError {
     ApiError(Error::not_found("no such endpoint: see GET /openapi.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_the_counter_in_hex() {
+        let id = RequestId(0xdead_beef, 0x1234_5678_9abc_def0);
+        assert_eq!(id.to_string(), "req_deadbeef123456789abcdef0");
+        assert_eq!(RequestId(1, 2).to_string(), "req_000000010000000000000002");
+    }
 }
