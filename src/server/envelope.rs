@@ -9,9 +9,12 @@ use crate::error::{Error, ErrorKind};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 tokio::task_local! {
@@ -179,28 +182,76 @@ async fn envelope_foreign(response: Response, id: &str) -> Response {
     r
 }
 
-/// The outermost middleware: request id, envelope for foreign errors, one log line.
-pub async fn request_id(req: Request<Body>, next: Next) -> Response {
-    let id = new_request_id();
-    // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
-    // log): at info, logging every request would cost more than serving a read.
-    let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-        (
-            req.method().clone(),
-            req.uri().path().to_string(),
-            Instant::now(),
-        )
-    });
-    let scope = RequestScope {
-        id,
-        budget: std::cell::Cell::new(None),
-    };
-    let (mut response, budget) = REQUEST
-        .scope(scope, async move {
-            let response = next.run(req).await;
-            (response, REQUEST.with(|r| r.budget.get()))
+/// The outermost layer: request id, envelope for foreign errors, one log line. A plain
+/// `tower` layer: `axum::middleware::from_fn` would clone the whole router service and
+/// box a second future for every request.
+#[derive(Clone, Copy)]
+pub struct RequestIdLayer;
+
+impl<S> tower::Layer<S> for RequestIdLayer {
+    type Service = RequestIdService<S>;
+
+    fn layer(&self, inner: S) -> RequestIdService<S> {
+        RequestIdService(inner)
+    }
+}
+
+#[derive(Clone)]
+pub struct RequestIdService<S>(S);
+
+/// What a debug-level access log line needs from the request.
+type Logged = Option<(axum::http::Method, String, Instant)>;
+
+impl<S> tower::Service<Request<Body>> for RequestIdService<S>
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let id = new_request_id();
+        // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
+        // log): at info, logging every request would cost more than serving a read.
+        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            (
+                req.method().clone(),
+                req.uri().path().to_string(),
+                Instant::now(),
+            )
+        });
+        let scope = RequestScope {
+            id,
+            budget: std::cell::Cell::new(None),
+        };
+        // Creating the handler's future runs none of it: all of it runs inside the scope.
+        let handled = self.0.call(req);
+        Box::pin(async move {
+            let (response, budget) = REQUEST
+                .scope(scope, async move {
+                    let Ok(response) = handled.await;
+                    (response, REQUEST.with(|r| r.budget.get()))
+                })
+                .await;
+            Ok(finish(response, budget, id, logged).await)
         })
-        .await;
+    }
+}
+
+/// Completes a response: rate-limit headers, the envelope for foreign errors, the access
+/// log line and `X-Request-Id`.
+async fn finish(
+    mut response: Response,
+    budget: Option<Budget>,
+    id: RequestId,
+    logged: Logged,
+) -> Response {
     if let Some(b) = budget {
         super::ratelimit::set_headers(response.headers_mut(), b);
     }

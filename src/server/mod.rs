@@ -15,7 +15,6 @@ use crate::store::sqlite::Usage;
 use crate::store::{Backend, SqliteStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::{get, post};
 use envelope::ApiError;
 use std::future::Future;
@@ -258,7 +257,7 @@ pub fn router(state: AppState) -> Router {
         .merge(storage)
         .fallback(envelope::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(envelope::request_id))
+        .layer(envelope::RequestIdLayer)
         .with_state(state)
 }
 
