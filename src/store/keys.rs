@@ -412,14 +412,26 @@ mod cache_tests {
     use super::*;
     use crate::store::sqlite::SqliteOptions;
 
-    #[test]
-    fn a_revocation_reaches_a_cache_that_already_verified_the_key() {
+    /// A store with one key of workspace `acme`, and a key cache on it.
+    fn one_key() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        SqliteStore,
+        NewKey,
+        KeyCache,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
         let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
         let ws = Workspace::parse("acme").unwrap();
         let key = create(&store, &ws, None, None, false).unwrap();
         let cache = KeyCache::new(&store);
+        (dir, path, store, key, cache)
+    }
+
+    #[test]
+    fn a_revocation_reaches_a_cache_that_already_verified_the_key() {
+        let (_dir, path, store, key, cache) = one_key();
         assert_eq!(
             cache.authenticate(&store, &key.token).unwrap().workspace,
             "acme"
@@ -428,7 +440,7 @@ mod cache_tests {
             cache.authenticate(&store, &key.token).unwrap().id,
             key.info.id
         );
-        // Revoked through another handle on the same file, as `console keys revoke` does.
+        // Revoked through another handle on the same file, in this process.
         let other = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
         revoke(&other, &key.info.id).unwrap();
         let e = cache.authenticate(&store, &key.token).unwrap_err();
@@ -438,12 +450,7 @@ mod cache_tests {
 
     #[test]
     fn a_revocation_by_another_process_is_seen_through_the_marker() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("k.db");
-        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
-        let ws = Workspace::parse("acme").unwrap();
-        let key = create(&store, &ws, None, None, false).unwrap();
-        let cache = KeyCache::new(&store);
+        let (_dir, path, store, key, cache) = one_key();
         cache.authenticate(&store, &key.token).unwrap();
         // What `revoke` does in another process: the row, then the marker; this process's
         // own count of revocations does not move.
