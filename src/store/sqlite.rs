@@ -176,14 +176,14 @@ struct Row {
     expires_at: Option<i64>,
 }
 
-/// The columns of a `Row`, in `row_from`'s order (a macro, so SQL text that uses it can be
-/// a constant: statements are looked up by their text on every call).
+/// The columns of a `Row`, in `row_from`'s order: a macro, so the SQL that names them is
+/// a constant (`concat!`) rather than text built on every call (statements are looked up
+/// by their text).
 macro_rules! row_columns {
     () => {
         "value, version, size_bytes, created_at, updated_at, updated_by, expires_at"
     };
 }
-const ROW_COLUMNS: &str = row_columns!();
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -903,8 +903,10 @@ impl SqliteStore {
         let upper = format!("{prefix}~");
         let now = model::now_ms();
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT key, {ROW_COLUMNS} FROM documents
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT key, ",
+                row_columns!(),
+                " FROM documents
                  WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4 AND key < ?5
                    AND (expires_at IS NULL OR expires_at > ?6)
                  ORDER BY key LIMIT ?7"
@@ -1038,8 +1040,10 @@ impl SqliteStore {
             if let Some(row) = self.load(c, &t)?.filter(|r| !r.expired(now)) {
                 out.push(row.meta(t.ns, t.key));
             }
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                row_columns!(),
+                " FROM (SELECT *, NULL AS expires_at FROM history
                  WHERE workspace = ?1 AND namespace = ?2 AND key = ?3)
                  ORDER BY version DESC LIMIT ?4"
             ))?;
@@ -1074,8 +1078,10 @@ impl SqliteStore {
                 return row.document(t.ns, t.key);
             }
             // Only the newest `history_limit` archived versions count as retained.
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM (SELECT *, NULL AS expires_at FROM history
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                row_columns!(),
+                " FROM (SELECT *, NULL AS expires_at FROM history
                  WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version = ?4
                    AND version > (SELECT max(version) FROM history
                                   WHERE workspace = ?1 AND namespace = ?2 AND key = ?3) - ?5)"
