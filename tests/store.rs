@@ -434,6 +434,134 @@ fn expiry_hides_documents_and_reclaims_their_space() {
 }
 
 #[test]
+fn a_document_that_expires_within_a_batch_is_refused_without_harm_and_replaced_by_a_write() {
+    let (_d, _p, store) = fresh();
+    let sc = scope("default");
+    let ttl = PutOptions {
+        ttl: Some(1),
+        ..Default::default()
+    };
+    for holder in ["a", "b"] {
+        store
+            .put(
+                &sc,
+                &ns("ns"),
+                &key("lease"),
+                json!({"holder": holder}),
+                &ttl,
+            )
+            .unwrap();
+    }
+    put(&store, &sc, "ns", "other", json!({"a": 1})).unwrap();
+    let (outcomes, commit) = sqlite(&store)
+        .batch(|| {
+            // The batch's transaction starts (and reclaims) before the lease expires.
+            let first = put(&store, &sc, "ns", "first", json!({}));
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            // Refusals on the expired document: each fails alone and changes nothing.
+            let patch = store.patch(&sc, &ns("ns"), &key("lease"), obj(json!({"x": 1})), None);
+            let delete = store.delete(&sc, &ns("ns"), &key("lease"), None);
+            let cas = store.put(
+                &sc,
+                &ns("ns"),
+                &key("lease"),
+                json!({"holder": "c"}),
+                &PutOptions {
+                    expected_version: Some(2),
+                    ..Default::default()
+                },
+            );
+            // A plain write takes the key: a new document.
+            let taken = store.put(
+                &sc,
+                &ns("ns"),
+                &key("lease"),
+                json!({"holder": "d"}),
+                &PutOptions::default(),
+            );
+            (
+                first.is_ok(),
+                patch.unwrap_err().kind,
+                delete.unwrap_err().kind,
+                cas.unwrap_err().kind,
+                taken.map(|w| (w.created, w.meta.version)).unwrap(),
+            )
+        })
+        .unwrap();
+    assert!(commit.is_ok());
+    assert_eq!(
+        outcomes,
+        (
+            true,
+            ErrorKind::NotFound,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            (true, 1)
+        )
+    );
+    let doc = store.get(&sc, &ns("ns"), &key("lease")).unwrap();
+    assert_eq!(
+        (doc.value, doc.meta.expires_at),
+        (json!({"holder": "d"}), None)
+    );
+    // The expired versions went with it; the counters hold the three live documents.
+    let versions: Vec<u64> = store
+        .history(&sc, &ns("ns"), &key("lease"))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(versions, [1]);
+    let stats = store.stats(&sc, Some(&ns("ns"))).unwrap();
+    let bytes = [json!({}), json!({"a": 1}), json!({"holder": "d"})]
+        .iter()
+        .map(|v| v.to_string().len() as u64)
+        .sum::<u64>();
+    assert_eq!((stats[0].documents, stats[0].bytes), (3, bytes));
+    assert!(store.get(&sc, &ns("ns"), &key("first")).is_ok());
+}
+
+#[test]
+fn an_expired_document_does_not_count_against_the_quota_of_the_write_that_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(
+        &dir.path().join("q.db"),
+        SqliteOptions {
+            default_tier: Tier::Free,
+            ..Default::default()
+        },
+    );
+    let sc = scope("default");
+    let max = Tier::Free.limits().docs_per_namespace.unwrap();
+    let ttl = PutOptions {
+        ttl: Some(1),
+        ..Default::default()
+    };
+    store
+        .put(&sc, &ns("ns"), &key("k0"), json!({}), &ttl)
+        .unwrap();
+    for i in 1..max {
+        put(&store, &sc, "ns", &format!("k{i}"), json!({})).unwrap();
+    }
+    let (replaced, commit) = sqlite(&store)
+        .batch(|| {
+            put(&store, &sc, "ns", "k1", json!({"again": 1})).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            // The namespace is full, counting k0, which has expired: k0 can be written again.
+            put(&store, &sc, "ns", "k0", json!({"new": true}))
+        })
+        .unwrap();
+    assert!(commit.is_ok());
+    assert_eq!(replaced.unwrap(), 1);
+    assert_eq!(
+        put(&store, &sc, "ns", "extra", json!({})).unwrap_err().kind,
+        ErrorKind::QuotaExceeded
+    );
+    let stats = store.stats(&sc, Some(&ns("ns"))).unwrap();
+    assert_eq!(stats[0].documents, max);
+}
+
+#[test]
 fn history_keeps_the_configured_number_of_versions() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(

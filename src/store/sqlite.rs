@@ -242,6 +242,13 @@ impl<'a> How<'a> {
     }
 }
 
+/// A document's stored row as a write finds it: live, or expired and still stored (at
+/// most one of the two).
+struct Found {
+    live: Option<Row>,
+    expired: Option<Row>,
+}
+
 /// Which document an internal helper works on.
 struct Target<'a> {
     ws: &'a str,
@@ -356,9 +363,9 @@ impl SqliteStore {
     fn writer(&self) -> Result<&Writer> {
         if self.writer.get().is_none() {
             let conn = self.connect()?;
-            // Each write of a batch runs in a savepoint, whose undo copies of the pages it
-            // touches go to the statement journal: kept in memory, not in a temporary file
-            // (where they cost two system calls a page once the batch outgrows 64 KiB).
+            // A statement that changes several rows keeps undo copies of the pages it
+            // touches in a statement journal: in memory, not in a temporary file (where
+            // they cost two system calls a page).
             conn.pragma_update(None, "temp_store", "MEMORY")?;
             let _ = self.writer.set(Writer::new(conn));
         }
@@ -379,12 +386,16 @@ impl SqliteStore {
         self.readers.read(freshness, commits, || self.connect(), f)
     }
 
-    /// Runs `f` as one atomic write, after reclaiming expired documents; returns once the
-    /// write is committed (group commit: see `writer.rs`). A failure changes nothing.
+    /// Runs `f` as one atomic write; returns once the write is committed (group commit:
+    /// see `writer.rs`). A transaction starts by reclaiming expired documents. `f` must
+    /// make every check that can refuse the write before its first change: then a refusal
+    /// changes nothing and leaves the other writes of its batch alone.
     fn write<T>(&self, f: impl FnOnce(&Connection, i64) -> Result<T>) -> Result<T> {
-        self.writer()?.run(|conn| {
+        self.writer()?.run(|conn, opened| {
             let now = model::now_ms();
-            self.reclaim(conn, now)?;
+            if opened {
+                self.reclaim(conn, now)?;
+            }
             f(conn, now)
         })
     }
@@ -463,7 +474,8 @@ impl SqliteStore {
             .is_some())
         })?;
         if due {
-            self.write(|_, _| Ok(()))?;
+            self.writer()?
+                .run(|conn, _| self.reclaim(conn, model::now_ms()))?;
         }
         Ok(())
     }
@@ -489,12 +501,18 @@ impl SqliteStore {
                 ns: &ns,
                 key: &key,
             };
-            self.remove_row(conn, &t, size, None, "expire", now)?;
-            conn.execute(
-                "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
-                params![ws, ns, key],
-            )?;
+            self.expire(conn, &t, size, now)?;
         }
+        Ok(())
+    }
+
+    /// Removes an expired document, with its history.
+    fn expire(&self, conn: &Connection, t: &Target<'_>, size: u64, now: i64) -> Result<()> {
+        self.remove_row(conn, t, size, None, "expire", now)?;
+        conn.prepare_cached(
+            "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+        )?
+        .execute(params![t.ws, t.ns, t.key])?;
         Ok(())
     }
 
@@ -509,24 +527,34 @@ impl SqliteStore {
             .optional()?)
     }
 
-    /// The live row of a document inside a write: an expired row is reclaimed and absent.
-    fn load_live(&self, conn: &Connection, t: &Target<'_>, now: i64) -> Result<Option<Row>> {
-        match self.load(conn, t)? {
-            Some(row) if row.expired(now) => {
-                self.remove_row(conn, t, row.size_bytes, None, "expire", now)?;
-                Ok(None)
-            }
-            other => Ok(other),
-        }
+    /// A document's row as a write finds it; changes nothing (an expired row is removed by
+    /// the write that replaces it, or by the next transaction's reclaim).
+    fn find(&self, conn: &Connection, t: &Target<'_>, now: i64) -> Result<Found> {
+        Ok(match self.load(conn, t)? {
+            Some(row) if row.expired(now) => Found {
+                live: None,
+                expired: Some(row),
+            },
+            live => Found {
+                live,
+                expired: None,
+            },
+        })
     }
 
-    fn workspace_tier(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
+    /// A workspace's tier; `None` when the workspace has no row yet (it gets one, with the
+    /// default tier, from `ensure_workspace` on its first write).
+    fn workspace_tier(&self, conn: &Connection, ws: &str) -> Result<Option<Tier>> {
         let tier: Option<String> = conn
             .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
             .query_row([ws], |r| r.get(0))
             .optional()?;
-        if let Some(tier) = tier {
-            return Tier::parse(&tier);
+        tier.map(|t| Tier::parse(&t)).transpose()
+    }
+
+    fn ensure_workspace(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
+        if let Some(tier) = self.workspace_tier(conn, ws)? {
+            return Ok(tier);
         }
         let tier = self.options.default_tier;
         conn.prepare_cached(
@@ -537,7 +565,7 @@ impl SqliteStore {
     }
 
     /// Writes `value` as the next version of a document, enforcing the workspace's quotas,
-    /// and records history and the change.
+    /// and records history and the change. Every quota is checked before the first change.
     #[allow(clippy::too_many_arguments)]
     fn store_row(
         &self,
@@ -545,7 +573,7 @@ impl SqliteStore {
         scope: &Scope,
         t: &Target<'_>,
         value: &Value,
-        existing: Option<&Row>,
+        found: &Found,
         how: How<'_>,
         now: i64,
     ) -> Result<Written> {
@@ -554,22 +582,27 @@ impl SqliteStore {
             first_version,
             op,
         } = how;
+        let existing = found.live.as_ref();
         let text = model::compact(value);
         let size = text.len() as u64;
-        let limits = self.workspace_tier(conn, t.ws, now)?.limits();
+        let tier = self.workspace_tier(conn, t.ws)?;
+        let limits = tier.unwrap_or(self.options.default_tier).limits();
         if let Some(max) = limits.max_document_bytes.filter(|max| size > *max) {
             return Err(Error::new(
                 ErrorKind::TooLarge,
                 format!("the document is {size} bytes; this workspace allows at most {max}"),
             ));
         }
+        // An expired row still stored is replaced by this write: it counts no more.
+        let stale = found.expired.as_ref();
         if existing.is_none() {
             let ns_docs: Option<u64> = conn
                 .prepare_cached(
                     "SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2",
                 )?
                 .query_row(params![t.ws, t.ns], |r| r.get(0))
-                .optional()?;
+                .optional()?
+                .map(|docs: u64| docs.saturating_sub(u64::from(stale.is_some())));
             if let (None, Some(max)) = (ns_docs, limits.namespaces) {
                 let count: u64 = conn
                     .prepare_cached("SELECT count(*) FROM namespaces WHERE workspace = ?1")?
@@ -591,13 +624,21 @@ impl SqliteStore {
         }
         let old_size = existing.map_or(0, |r| r.size_bytes);
         if let Some(max) = limits.total_bytes {
-            let after = (self.used_bytes(conn, t.ws)? + size).saturating_sub(old_size);
+            let freed = old_size + stale.map_or(0, |r| r.size_bytes);
+            let after = (self.used_bytes(conn, t.ws)? + size).saturating_sub(freed);
             if after > max {
                 return Err(quota(format!(
                     "this write would bring the workspace to {} bytes; its limit is {max}",
                     after
                 )));
             }
+        }
+        // Checked: the changes start here.
+        if tier.is_none() {
+            self.ensure_workspace(conn, t.ws, now)?;
+        }
+        if let Some(row) = stale {
+            self.expire(conn, t, row.size_bytes, now)?;
         }
         let (version, created_at) = match existing {
             Some(row) => {
@@ -745,7 +786,9 @@ impl SqliteStore {
     /// write connection: inside a write batch it sees the batch's own writes.
     pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
         let t = target(scope, ns, key);
-        self.write(|c, now| Ok(self.load_live(c, &t, now)?.map(|r| r.version)))
+        let now = model::now_ms();
+        self.writer()?
+            .peek(|c| Ok(self.find(c, &t, now)?.live.map(|r| r.version)))
     }
 
     /// A document's metadata and its value as the stored compact JSON text, unparsed: the
@@ -770,8 +813,8 @@ impl SqliteStore {
         model::validate_value(&value)?;
         let t = target(scope, ns, key);
         self.write(|c, now| {
-            let existing = self.load_live(c, &t, now)?;
-            let current = existing.as_ref().map(|r| r.version);
+            let found = self.find(c, &t, now)?;
+            let current = found.live.as_ref().map(|r| r.version);
             if opts.create_only && current.is_some() {
                 return Err(Error::conflict(None, current));
             }
@@ -784,7 +827,7 @@ impl SqliteStore {
                 scope,
                 &t,
                 &value,
-                existing.as_ref(),
+                &found,
                 How {
                     expires_at,
                     first_version: opts.initial_version.unwrap_or(1).max(1),
@@ -805,7 +848,8 @@ impl SqliteStore {
     ) -> Result<Meta> {
         let t = target(scope, ns, key);
         self.write(|c, now| {
-            let row = self.load_live(c, &t, now)?.ok_or_else(|| not_found(&t))?;
+            let found = self.find(c, &t, now)?;
+            let row = found.live.as_ref().ok_or_else(|| not_found(&t))?;
             if let Some(expected) = expected_version.filter(|e| *e != row.version) {
                 return Err(Error::conflict(Some(expected), Some(row.version)));
             }
@@ -821,7 +865,7 @@ impl SqliteStore {
                 scope,
                 &t,
                 &Value::Object(doc),
-                Some(&row),
+                &found,
                 How::keep(row.expires_at, "patch"),
                 now,
             )?;
@@ -838,7 +882,7 @@ impl SqliteStore {
     ) -> Result<()> {
         let t = target(scope, ns, key);
         self.write(|c, now| {
-            let Some(row) = self.load_live(c, &t, now)? else {
+            let Some(row) = self.find(c, &t, now)?.live else {
                 return match expected_version {
                     Some(e) => Err(Error::conflict(Some(e), None)),
                     None => Err(not_found(&t)),
@@ -1000,8 +1044,8 @@ impl SqliteStore {
     ) -> Result<Document> {
         let t = target(scope, ns, key);
         self.write(|c, now| {
-            let existing = self.load_live(c, &t, now)?;
-            let mut doc = match &existing {
+            let found = self.find(c, &t, now)?;
+            let mut doc = match &found.live {
                 None => Map::new(),
                 Some(row) => match serde_json::from_str(&row.value)? {
                     Value::Object(map) => map,
@@ -1015,13 +1059,13 @@ impl SqliteStore {
             };
             model::increment(&mut doc, field, by)?;
             let value = Value::Object(doc);
-            let expires_at = existing.as_ref().and_then(|r| r.expires_at);
+            let expires_at = found.live.as_ref().and_then(|r| r.expires_at);
             let w = self.store_row(
                 c,
                 scope,
                 &t,
                 &value,
-                existing.as_ref(),
+                &found,
                 How::keep(expires_at, "incr"),
                 now,
             )?;
@@ -1192,7 +1236,7 @@ impl SqliteStore {
         tier: Option<Tier>,
     ) -> Result<WorkspaceInfo> {
         self.write(|c, now| {
-            self.workspace_tier(c, ws.as_str(), now)?;
+            self.ensure_workspace(c, ws.as_str(), now)?;
             if let Some(tier) = tier {
                 c.execute(
                     "UPDATE workspaces SET tier = ?2 WHERE slug = ?1",

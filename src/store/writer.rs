@@ -1,7 +1,14 @@
-//! The embedded store's one write connection, with group commit. Each write runs in its
-//! own savepoint inside a shared transaction; the last writer in line commits for all
-//! that ran before it, so concurrent writers share one fsync and each is acknowledged
-//! only after the commit that holds its write. A lone writer (the CLI) commits at once.
+//! The embedded store's one write connection, with group commit. Concurrent writes run
+//! back to back in one shared transaction; the last writer in line commits for all that
+//! ran before it, so they share one fsync and each is acknowledged only after the commit
+//! that holds its write. A lone writer (the CLI) commits at once.
+//!
+//! A write that fails leaves the batch as it was: every write checks before it changes
+//! anything, so a refused write (a conflict, a quota) has changed nothing, and the writer
+//! sees that from SQLite's change counter. A write that fails after it changed rows (a
+//! bug, a full disk) cannot be undone alone without a savepoint per write, which costs
+//! every write a copy of each page it touches; so its whole transaction is rolled back and
+//! every write in it fails, unacknowledged. Nothing half-done is ever committed.
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
@@ -12,8 +19,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 const MAX_BATCH: usize = 128;
 
 thread_local! {
-    /// Set while this thread runs a `Writer::batch`: its writes leave the commit to it.
-    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// While this thread runs a `Writer::batch`: the epoch the batch started in. Its writes
+    /// leave the commit to it.
+    static HOLDING: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
 struct State {
@@ -71,17 +79,20 @@ impl Writer {
     }
 
     /// Runs `f` as one atomic write and returns once it is committed (or has failed and
-    /// changed nothing).
-    pub fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// changed nothing). `f` is told whether its write opened the transaction (the store
+    /// does its once-per-transaction housekeeping then). A write that refuses must do so
+    /// before it changes anything (see the module notes).
+    pub fn run<T>(&self, f: impl FnOnce(&Connection, bool) -> Result<T>) -> Result<T> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
         self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // The transaction this write runs in (`apply` ends it early if it is rolled back).
+        let my_epoch = st.epoch;
         let out = self.apply(&mut st, f);
-        if HOLDING.get() {
+        if HOLDING.get().is_some() {
             // The batch owner commits once its whole batch has run.
             return out;
         }
-        let my_epoch = st.epoch;
         if st.tx_open && (self.waiting.load(Ordering::SeqCst) == 0 || st.batch_ops >= MAX_BATCH) {
             self.commit(&mut st);
         }
@@ -100,8 +111,8 @@ impl Writer {
         self.commits.load(Ordering::Acquire)
     }
 
-    /// Runs a read on the write connection, without a savepoint: inside a batch it sees
-    /// the batch's own writes. `f` must only read.
+    /// Runs a read on the write connection, outside `run`: inside a batch it sees the
+    /// batch's own writes. `f` must only read.
     pub fn peek<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.lock().conn)
     }
@@ -112,9 +123,9 @@ impl Writer {
     /// not be acknowledged before it did.
     pub fn batch<T>(&self, f: impl FnOnce() -> T) -> (T, Result<()>) {
         let start = self.lock().epoch;
-        HOLDING.set(true);
+        HOLDING.set(Some(start));
         let out = f();
-        HOLDING.set(false);
+        HOLDING.set(None);
         let mut st = self.lock();
         if st.tx_open {
             self.commit(&mut st);
@@ -126,39 +137,48 @@ impl Writer {
         (out, commit)
     }
 
-    /// Runs `f` in a savepoint of the open batch (opening one when needed).
-    fn apply<T>(&self, st: &mut State, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        if !st.tx_open {
+    /// Runs `f` in the open transaction (opening one when needed).
+    fn apply<T>(
+        &self,
+        st: &mut State,
+        f: impl FnOnce(&Connection, bool) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(start) = HOLDING.get()
+            && let Some((epoch, e)) = &st.failed
+            && *epoch >= start
+        {
+            // This batch's transaction was rolled back: its later writes fail with it.
+            return Err(e.clone());
+        }
+        let opened = !st.tx_open;
+        if opened {
             st.conn.execute_batch("BEGIN IMMEDIATE")?;
             st.tx_open = true;
             st.batch_ops = 0;
         }
         st.batch_ops += 1;
-        // Cached statements: these run for every write, and parsing them each time shows.
-        st.conn.prepare_cached("SAVEPOINT op")?.execute([])?;
+        let before = st.conn.total_changes();
         // A bug that panics inside a write must not leave half of it in the batch.
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&st.conn)))
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&st.conn, opened)))
             .unwrap_or_else(|_| {
                 Err(Error::internal(
                     "a write failed unexpectedly and was undone",
                 ))
             });
-        let ended = if out.is_ok() {
-            st.conn.prepare_cached("RELEASE op")?.execute([]).map(drop)
-        } else {
-            st.conn
-                .prepare_cached("ROLLBACK TO op")?
-                .execute([])
-                .and_then(|_| st.conn.prepare_cached("RELEASE op")?.execute([]))
-                .map(drop)
-        };
         if st.conn.is_autocommit() {
             // SQLite rolled the whole transaction back (for example on a full disk): every
             // write of this batch is lost, so the batch fails as a whole.
             let e = Error::internal("the write batch was rolled back by the storage engine");
             self.finish(st, Some(e));
+        } else if out.is_err() && st.conn.total_changes() != before {
+            // Failed after changing rows: only the transaction's rollback undoes that.
+            let _ = st.conn.execute_batch("ROLLBACK");
+            let alone = st.batch_ops == 1;
+            let e = Error::internal(
+                "a write failed part-way; the writes committed with it were undone",
+            );
+            self.finish(st, (!alone).then_some(e));
         }
-        ended?;
         out
     }
 
@@ -194,55 +214,102 @@ mod tests {
         Arc::new(Writer::new(conn))
     }
 
-    #[test]
-    fn a_write_that_panics_is_undone_and_the_writer_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = writer(dir.path());
-        let r = w.run(|c| -> Result<()> {
-            c.execute("INSERT INTO t VALUES (1)", [])?;
-            panic!("a bug");
-        });
-        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::Internal);
-        w.run(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?))
-            .unwrap();
-        let reader = Connection::open(dir.path().join("w.db")).unwrap();
-        let rows: Vec<i64> = reader
-            .prepare("SELECT n FROM t")
+    fn rows(dir: &std::path::Path) -> Vec<i64> {
+        let reader = Connection::open(dir.join("w.db")).unwrap();
+        reader
+            .prepare("SELECT n FROM t ORDER BY n")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(rows, vec![2]);
+            .unwrap()
+    }
+
+    fn insert(c: &Connection, n: i64) -> Result<()> {
+        c.execute("INSERT INTO t VALUES (?1)", [n])?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_write_that_panics_is_undone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let r = w.run(|c, _| -> Result<()> {
+            insert(c, 1)?;
+            panic!("a bug");
+        });
+        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::Internal);
+        w.run(|c, _| insert(c, 2)).unwrap();
+        assert_eq!(rows(dir.path()), vec![2]);
+    }
+
+    #[test]
+    fn a_write_that_fails_after_a_change_alone_is_undone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let r = w.run(|c, opened| {
+            assert!(opened, "a lone write opens its transaction");
+            insert(c, 1)?;
+            Err::<(), _>(Error::invalid("refused late"))
+        });
+        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::InvalidInput);
+        w.run(|c, _| insert(c, 2)).unwrap();
+        assert_eq!(rows(dir.path()), vec![2]);
     }
 
     #[test]
     fn a_batch_commits_its_writes_together_at_its_end() {
         let dir = tempfile::tempdir().unwrap();
         let w = writer(dir.path());
-        let reader = Connection::open(dir.path().join("w.db")).unwrap();
-        let count = || -> i64 {
-            reader
-                .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                .unwrap()
-        };
         let (results, commit) = w.batch(|| {
-            let a = w.run(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
-            let b = w.run(|c| {
-                c.execute("INSERT INTO t VALUES (2)", [])?;
-                Err::<usize, _>(Error::invalid("refused"))
+            let a = w.run(|c, opened| {
+                assert!(opened);
+                insert(c, 1)
             });
+            // Refused before it changed anything: the batch goes on without it.
+            let b = w.run(|_, opened| {
+                assert!(!opened, "the second write joins the open transaction");
+                Err::<(), _>(Error::invalid("refused"))
+            });
+            let c = w.run(|c, _| insert(c, 3));
             // Nothing is visible to others before the batch ends.
-            assert_eq!(count(), 0);
-            (a.is_ok(), b.is_ok())
+            assert!(rows(dir.path()).is_empty());
+            (a.is_ok(), b.is_ok(), c.is_ok())
         });
-        assert_eq!(results, (true, false));
+        assert_eq!(results, (true, false, true));
         assert!(commit.is_ok());
-        assert_eq!(count(), 1);
+        assert_eq!(rows(dir.path()), vec![1, 3]);
     }
 
     #[test]
-    fn concurrent_writes_all_commit_and_failures_change_nothing() {
+    fn a_write_that_fails_after_a_change_fails_its_whole_batch_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = writer(dir.path());
+        let (results, commit) = w.batch(|| {
+            let a = w.run(|c, _| insert(c, 1));
+            let b = w.run(|c, _| {
+                insert(c, 2)?;
+                Err::<(), _>(Error::invalid("refused late"))
+            });
+            // The batch's transaction is gone: a later write of the batch fails unrun.
+            let mut ran = false;
+            let c = w.run(|c, _| {
+                ran = true;
+                insert(c, 3)
+            });
+            (a.is_ok(), b.is_ok(), c.is_ok(), ran)
+        });
+        assert_eq!(results, (true, false, false, false));
+        assert_eq!(commit.unwrap_err().kind, crate::error::ErrorKind::Internal);
+        assert!(rows(dir.path()).is_empty());
+        // The next batch starts afresh.
+        let (_, commit) = w.batch(|| w.run(|c, _| insert(c, 4)));
+        assert!(commit.is_ok());
+        assert_eq!(rows(dir.path()), vec![4]);
+    }
+
+    #[test]
+    fn concurrent_writes_all_commit_and_refusals_change_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let w = writer(dir.path());
         let threads: Vec<_> = (0..8)
@@ -250,13 +317,11 @@ mod tests {
                 let w = w.clone();
                 std::thread::spawn(move || {
                     for j in 0..50 {
-                        let r = w.run(|c| {
-                            c.execute("INSERT INTO t VALUES (?1)", [i * 100 + j])?;
+                        let r = w.run(|c, _| {
                             if j % 10 == 0 {
-                                Err(Error::invalid("refused"))
-                            } else {
-                                Ok(())
+                                return Err(Error::invalid("refused"));
                             }
+                            insert(c, i * 100 + j)
                         });
                         assert_eq!(r.is_ok(), j % 10 != 0);
                     }
@@ -266,10 +331,6 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        let reader = Connection::open(dir.path().join("w.db")).unwrap();
-        let n: i64 = reader
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 8 * 45);
+        assert_eq!(rows(dir.path()).len(), 8 * 45);
     }
 }
