@@ -11,6 +11,7 @@ pub mod routes;
 pub mod sse;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Workspace;
 use crate::store::sqlite::Usage;
 use crate::store::{Backend, SqliteStore, Store};
 use axum::Router;
@@ -50,9 +51,12 @@ impl Default for ServerOptions {
     }
 }
 
-/// A write queued for the executor: it runs the operation and returns what to do once the
-/// batch it is part of has been committed (or has failed to).
-type Job = Box<dyn FnOnce(&Store) -> Box<dyn FnOnce(Result<()>) + Send> + Send>;
+/// A write queued for the executor: it runs the operation and returns the workspace it
+/// wrote to (when it succeeded) and its answer, sent once the batch it is part of has been
+/// committed (or has failed to), with that workspace's usage.
+type Job = Box<dyn FnOnce(&Store) -> (Option<Workspace>, Answer) + Send>;
+
+type Answer = Box<dyn FnOnce(Result<()>, Option<Usage>) + Send>;
 
 /// Writes run in at most this many per commit.
 const MAX_BATCH: usize = 256;
@@ -100,8 +104,8 @@ impl AppState {
 
     /// Runs a write on the executor: it joins the writes queued with it in one transaction
     /// (group commit), and its result is returned only once that transaction is durable.
-    /// Also returns the caller's workspace usage as of this write (the `X-Storage-*` headers
-    /// of every write), read inside the same batch.
+    /// Also returns the caller's workspace usage (the `X-Storage-*` headers of every write)
+    /// as of that transaction's commit: read once per workspace at the end of the batch.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         caller: &Caller,
@@ -110,15 +114,12 @@ impl AppState {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let ws = caller.scope.workspace.clone();
         let job: Job = Box::new(move |store| {
-            let out = op(store).map(|value| {
-                // The write is done whatever happens here: a usage that cannot be read now
-                // is read again after the commit.
-                let usage = sqlite(store).and_then(|s| s.usage_in_write(&ws)).ok();
-                (value, usage)
+            let out = op(store);
+            let wrote = out.is_ok().then_some(ws);
+            let answer: Answer = Box::new(move |commit, usage| {
+                let _ = tx.send(commit.and(out).map(|value| (value, usage)));
             });
-            Box::new(move |commit: Result<()>| {
-                let _ = tx.send(commit.and(out));
-            })
+            (wrote, answer)
         });
         let stopped = || ApiError(Error::internal("the write executor has stopped"));
         self.inner.writes.send(job).map_err(|_| stopped())?;
@@ -178,10 +179,30 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
         // A job that panics (a bug) drops its reply, so its request fails alone; the
         // executor and the other writes of the batch go on.
         let run = |jobs: Vec<Job>| {
-            jobs.into_iter()
+            let done: Vec<_> = jobs
+                .into_iter()
                 .filter_map(|job| {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(store))).ok()
                 })
+                .collect();
+            // Each workspace written to, with its usage at the end of the batch. A usage
+            // that cannot be read now is read again after the commit.
+            let (wrote, answers): (Vec<_>, Vec<_>) = done.into_iter().unzip();
+            let mut usages: Vec<(Workspace, Option<Usage>)> = Vec::new();
+            for ws in wrote.iter().flatten() {
+                if !usages.iter().any(|(seen, _)| seen == ws) {
+                    let usage = sqlite(store).and_then(|s| s.usage_in_write(ws)).ok();
+                    usages.push((ws.clone(), usage));
+                }
+            }
+            let usage_of = |ws: Option<Workspace>| {
+                let ws = ws?;
+                usages.iter().find(|(seen, _)| *seen == ws)?.1
+            };
+            wrote
+                .into_iter()
+                .map(usage_of)
+                .zip(answers)
                 .collect::<Vec<_>>()
         };
         let (answers, commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
@@ -191,8 +212,8 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
                 continue;
             }
         };
-        for answer in answers {
-            answer(commit.clone());
+        for (usage, answer) in answers {
+            answer(commit.clone(), usage);
         }
     }
 }
