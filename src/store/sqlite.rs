@@ -242,11 +242,22 @@ impl<'a> How<'a> {
     }
 }
 
-/// A document's stored row as a write finds it: live, or expired and still stored (at
-/// most one of the two).
-struct Found {
-    live: Option<Row>,
-    expired: Option<Row>,
+/// A document's stored row as a write finds it, with its rowid: the later statements of
+/// the write address the row by it.
+enum Found {
+    Missing,
+    Live(i64, Row),
+    /// Expired, and still stored until a write replaces it or the next reclaim.
+    Expired(i64, Row),
+}
+
+impl Found {
+    fn live(&self) -> Option<&Row> {
+        match self {
+            Found::Live(_, row) => Some(row),
+            _ => None,
+        }
+    }
 }
 
 /// Which document an internal helper works on.
@@ -482,7 +493,7 @@ impl SqliteStore {
 
     fn reclaim(&self, conn: &Connection, now: i64) -> Result<()> {
         let mut stmt = conn.prepare_cached(
-            "SELECT workspace, namespace, key, size_bytes FROM documents
+            "SELECT workspace, namespace, key, size_bytes, rowid FROM documents
              WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000",
         )?;
         let expired = stmt
@@ -492,23 +503,24 @@ impl SqliteStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, u64>(3)?,
+                    r.get::<_, i64>(4)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (ws, ns, key, size) in expired {
+        for (ws, ns, key, size, id) in expired {
             let t = Target {
                 ws: &ws,
                 ns: &ns,
                 key: &key,
             };
-            self.expire(conn, &t, size, now)?;
+            self.expire(conn, &t, id, size, now)?;
         }
         Ok(())
     }
 
-    /// Removes an expired document, with its history.
-    fn expire(&self, conn: &Connection, t: &Target<'_>, size: u64, now: i64) -> Result<()> {
-        self.remove_row(conn, t, size, None, "expire", now)?;
+    /// Removes an expired document (row `id`), with its history.
+    fn expire(&self, conn: &Connection, t: &Target<'_>, id: i64, size: u64, now: i64) -> Result<()> {
+        self.remove_row(conn, t, id, size, None, "expire", now)?;
         conn.prepare_cached(
             "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
         )?
@@ -530,15 +542,18 @@ impl SqliteStore {
     /// A document's row as a write finds it; changes nothing (an expired row is removed by
     /// the write that replaces it, or by the next transaction's reclaim).
     fn find(&self, conn: &Connection, t: &Target<'_>, now: i64) -> Result<Found> {
-        Ok(match self.load(conn, t)? {
-            Some(row) if row.expired(now) => Found {
-                live: None,
-                expired: Some(row),
-            },
-            live => Found {
-                live,
-                expired: None,
-            },
+        let mut stmt = conn.prepare_cached(concat!(
+            "SELECT ",
+            row_columns!(),
+            ", rowid FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
+        ))?;
+        let found = stmt
+            .query_row(params![t.ws, t.ns, t.key], |r| Ok((r.get(7)?, row_from(r)?)))
+            .optional()?;
+        Ok(match found {
+            None => Found::Missing,
+            Some((id, row)) if row.expired(now) => Found::Expired(id, row),
+            Some((id, row)) => Found::Live(id, row),
         })
     }
 
@@ -582,7 +597,7 @@ impl SqliteStore {
             first_version,
             op,
         } = how;
-        let existing = found.live.as_ref();
+        let existing = found.live();
         let text = model::compact(value);
         let size = text.len() as u64;
         let tier = self.workspace_tier(conn, t.ws)?;
@@ -594,7 +609,10 @@ impl SqliteStore {
             ));
         }
         // An expired row still stored is replaced by this write: it counts no more.
-        let stale = found.expired.as_ref();
+        let stale = match found {
+            Found::Expired(_, row) => Some(row),
+            _ => None,
+        };
         if existing.is_none() {
             let ns_docs: Option<u64> = conn
                 .prepare_cached(
@@ -637,15 +655,15 @@ impl SqliteStore {
         if tier.is_none() {
             self.ensure_workspace(conn, t.ws, now)?;
         }
-        if let Some(row) = stale {
-            self.expire(conn, t, row.size_bytes, now)?;
+        if let Found::Expired(id, row) = found {
+            self.expire(conn, t, *id, row.size_bytes, now)?;
         }
-        let (version, created_at) = match existing {
-            Some(row) => {
-                self.archive(conn, t, row)?;
+        let (version, created_at) = match found {
+            Found::Live(id, row) => {
+                self.archive(conn, t, *id, row.version)?;
                 (row.version + 1, row.created_at)
             }
-            None => {
+            _ => {
                 // A re-created document starts again at version 1, so its old versions go;
                 // one restored at a later version (import, undo of a delete) keeps the
                 // versions before it.
@@ -657,14 +675,21 @@ impl SqliteStore {
                 (first_version, now)
             }
         };
-        conn.prepare_cached(
-            "INSERT INTO documents (workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (workspace, namespace, key) DO UPDATE SET
-               value = excluded.value, version = excluded.version, size_bytes = excluded.size_bytes,
-               updated_at = excluded.updated_at, updated_by = excluded.updated_by, expires_at = excluded.expires_at",
-        )?
-        .execute(params![t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?;
+        match found {
+            Found::Live(id, _) => conn
+                .prepare_cached(
+                    "UPDATE documents SET value = ?2, version = ?3, size_bytes = ?4, updated_at = ?5,
+                       updated_by = ?6, expires_at = ?7
+                     WHERE rowid = ?1",
+                )?
+                .execute(params![id, text, version, size, now, scope.actor, expires_at])?,
+            _ => conn
+                .prepare_cached(
+                    "INSERT INTO documents (workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?
+                .execute(params![t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
+        };
         let new_doc = u64::from(existing.is_none());
         conn.prepare_cached(
             "INSERT INTO namespaces (workspace, namespace, docs, bytes, created_at, updated_at)
@@ -695,41 +720,44 @@ impl SqliteStore {
         })
     }
 
-    /// Keeps `row` as a past version, within the history limit.
-    fn archive(&self, conn: &Connection, t: &Target<'_>, row: &Row) -> Result<()> {
+    /// Keeps the stored row `id` (document `t` at `version`) as a past version, within the
+    /// history limit. The row is copied inside SQLite, not through this process.
+    fn archive(&self, conn: &Connection, t: &Target<'_>, id: i64, version: u64) -> Result<()> {
         if self.options.history_limit == 0 {
             return Ok(());
         }
         conn.prepare_cached(
             "INSERT OR REPLACE INTO history (workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             SELECT workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by
+             FROM documents WHERE rowid = ?1",
         )?
-        .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
+        .execute([id])?;
         // Pruned in steps: between `history_limit` and that plus the step are kept, and
         // the readers show only the newest `history_limit`.
-        if row.version.is_multiple_of(HISTORY_PRUNE_STEP) {
+        if version.is_multiple_of(HISTORY_PRUNE_STEP) {
             conn.prepare_cached(
                 "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
             )?
-            .execute(params![t.ws, t.ns, t.key, row.version as i64 - self.options.history_limit as i64])?;
+            .execute(params![t.ws, t.ns, t.key, version as i64 - self.options.history_limit as i64])?;
         }
         Ok(())
     }
 
-    /// Deletes a document row and updates the counters; `row_version` is archived when given.
+    /// Deletes the row `id` of document `t` (`size` bytes) and updates the counters; the
+    /// change is logged as `op`, with `version` when given.
+    #[allow(clippy::too_many_arguments)]
     fn remove_row(
         &self,
         conn: &Connection,
         t: &Target<'_>,
+        id: i64,
         size: u64,
         version: Option<u64>,
         op: &str,
         now: i64,
     ) -> Result<()> {
-        conn.prepare_cached(
-            "DELETE FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
-        )?
-        .execute(params![t.ws, t.ns, t.key])?;
+        conn.prepare_cached("DELETE FROM documents WHERE rowid = ?1")?
+            .execute([id])?;
         conn.prepare_cached(
             "UPDATE namespaces SET docs = docs - 1, bytes = bytes - ?3, updated_at = ?4
              WHERE workspace = ?1 AND namespace = ?2",
@@ -788,7 +816,7 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         let now = model::now_ms();
         self.writer()?
-            .peek(|c| Ok(self.find(c, &t, now)?.live.map(|r| r.version)))
+            .peek(|c| Ok(self.find(c, &t, now)?.live().map(|r| r.version)))
     }
 
     /// A document's metadata and its value as the stored compact JSON text, unparsed: the
@@ -814,7 +842,7 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let current = found.live.as_ref().map(|r| r.version);
+            let current = found.live().map(|r| r.version);
             if opts.create_only && current.is_some() {
                 return Err(Error::conflict(None, current));
             }
@@ -849,7 +877,7 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let row = found.live.as_ref().ok_or_else(|| not_found(&t))?;
+            let row = found.live().ok_or_else(|| not_found(&t))?;
             if let Some(expected) = expected_version.filter(|e| *e != row.version) {
                 return Err(Error::conflict(Some(expected), Some(row.version)));
             }
@@ -882,7 +910,7 @@ impl SqliteStore {
     ) -> Result<()> {
         let t = target(scope, ns, key);
         self.write(|c, now| {
-            let Some(row) = self.find(c, &t, now)?.live else {
+            let Found::Live(id, row) = self.find(c, &t, now)? else {
                 return match expected_version {
                     Some(e) => Err(Error::conflict(Some(e), None)),
                     None => Err(not_found(&t)),
@@ -891,8 +919,8 @@ impl SqliteStore {
             if let Some(expected) = expected_version.filter(|e| *e != row.version) {
                 return Err(Error::conflict(Some(expected), Some(row.version)));
             }
-            self.archive(c, &t, &row)?;
-            self.remove_row(c, &t, row.size_bytes, Some(row.version), "delete", now)
+            self.archive(c, &t, id, row.version)?;
+            self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)
         })
     }
 
@@ -1045,7 +1073,7 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let mut doc = match &found.live {
+            let mut doc = match found.live() {
                 None => Map::new(),
                 Some(row) => match serde_json::from_str(&row.value)? {
                     Value::Object(map) => map,
@@ -1059,7 +1087,7 @@ impl SqliteStore {
             };
             model::increment(&mut doc, field, by)?;
             let value = Value::Object(doc);
-            let expires_at = found.live.as_ref().and_then(|r| r.expires_at);
+            let expires_at = found.live().and_then(|r| r.expires_at);
             let w = self.store_row(
                 c,
                 scope,
