@@ -519,7 +519,14 @@ impl SqliteStore {
     }
 
     /// Removes an expired document (row `id`), with its history.
-    fn expire(&self, conn: &Connection, t: &Target<'_>, id: i64, size: u64, now: i64) -> Result<()> {
+    fn expire(
+        &self,
+        conn: &Connection,
+        t: &Target<'_>,
+        id: i64,
+        size: u64,
+        now: i64,
+    ) -> Result<()> {
         self.remove_row(conn, t, id, size, None, "expire", now)?;
         conn.prepare_cached(
             "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
@@ -548,7 +555,9 @@ impl SqliteStore {
             ", rowid FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
         ))?;
         let found = stmt
-            .query_row(params![t.ws, t.ns, t.key], |r| Ok((r.get(7)?, row_from(r)?)))
+            .query_row(params![t.ws, t.ns, t.key], |r| {
+                Ok((r.get(7)?, row_from(r)?))
+            })
             .optional()?;
         Ok(match found {
             None => Found::Missing,
@@ -659,8 +668,8 @@ impl SqliteStore {
             self.expire(conn, t, *id, row.size_bytes, now)?;
         }
         let (version, created_at) = match found {
-            Found::Live(id, row) => {
-                self.archive(conn, t, *id, row.version)?;
+            Found::Live(_, row) => {
+                self.archive(conn, t, row)?;
                 (row.version + 1, row.created_at)
             }
             _ => {
@@ -720,18 +729,19 @@ impl SqliteStore {
         })
     }
 
-    /// Keeps the stored row `id` (document `t` at `version`) as a past version, within the
-    /// history limit. The row is copied inside SQLite, not through this process.
-    fn archive(&self, conn: &Connection, t: &Target<'_>, id: i64, version: u64) -> Result<()> {
+    /// Keeps `row` as a past version, within the history limit. (Bound values, not an
+    /// `INSERT … SELECT` from the row: SQLite gives a statement that may write several rows
+    /// a statement journal, which copies every page it touches.)
+    fn archive(&self, conn: &Connection, t: &Target<'_>, row: &Row) -> Result<()> {
         if self.options.history_limit == 0 {
             return Ok(());
         }
         conn.prepare_cached(
             "INSERT OR REPLACE INTO history (workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by)
-             SELECT workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by
-             FROM documents WHERE rowid = ?1",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute([id])?;
+        .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
+        let version = row.version;
         // Pruned in steps: between `history_limit` and that plus the step are kept, and
         // the readers show only the newest `history_limit`.
         if version.is_multiple_of(HISTORY_PRUNE_STEP) {
@@ -919,7 +929,7 @@ impl SqliteStore {
             if let Some(expected) = expected_version.filter(|e| *e != row.version) {
                 return Err(Error::conflict(Some(expected), Some(row.version)));
             }
-            self.archive(c, &t, id, row.version)?;
+            self.archive(c, &t, &row)?;
             self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)
         })
     }
