@@ -54,6 +54,16 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
+/// The versions `history` lists for key `k` of namespace `ns`, newest first.
+fn versions(store: &Store, sc: &Scope, k: &str) -> Vec<u64> {
+    store
+        .history(sc, &ns("ns"), &key(k))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.version)
+        .collect()
+}
+
 fn sqlite(store: &Store) -> &SqliteStore {
     match &store.backend {
         Backend::Sqlite(s) => s,
@@ -505,13 +515,7 @@ fn a_document_that_expires_within_a_batch_is_refused_without_harm_and_replaced_b
         (json!({"holder": "d"}), None)
     );
     // The expired versions went with it; the counters hold the three live documents.
-    let versions: Vec<u64> = store
-        .history(&sc, &ns("ns"), &key("lease"))
-        .unwrap()
-        .into_iter()
-        .map(|m| m.version)
-        .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions(&store, &sc, "lease"), [1]);
     let stats = store.stats(&sc, Some(&ns("ns"))).unwrap();
     let bytes = [json!({}), json!({"a": 1}), json!({"holder": "d"})]
         .iter()
@@ -575,13 +579,7 @@ fn history_keeps_the_configured_number_of_versions() {
     for v in 1..=10 {
         put(&store, &sc, "ns", "k", json!({ "v": v })).unwrap();
     }
-    let versions: Vec<u64> = store
-        .history(&sc, &ns("ns"), &key("k"))
-        .unwrap()
-        .iter()
-        .map(|m| m.version)
-        .collect();
-    assert_eq!(versions, [10, 9, 8, 7]);
+    assert_eq!(versions(&store, &sc, "k"), [10, 9, 8, 7]);
     let old = store.history_version(&sc, &ns("ns"), &key("k"), 8).unwrap();
     assert_eq!(old.value, json!({"v": 8}));
     assert_eq!(

@@ -205,6 +205,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use std::sync::Arc;
 
     fn writer(dir: &std::path::Path) -> Arc<Writer> {
@@ -230,31 +231,34 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_write_that_panics_is_undone_and_the_writer_goes_on() {
+    /// Runs `f` as a lone write that fails after its change: checks that the change is
+    /// undone and that the writer goes on, and returns the error's kind.
+    fn undone_alone(f: impl FnOnce(&Connection, bool) -> Result<()>) -> ErrorKind {
         let dir = tempfile::tempdir().unwrap();
         let w = writer(dir.path());
-        let r = w.run(|c, _| -> Result<()> {
+        let kind = w.run(f).unwrap_err().kind;
+        w.run(|c, _| insert(c, 2)).unwrap();
+        assert_eq!(rows(dir.path()), vec![2]);
+        kind
+    }
+
+    #[test]
+    fn a_write_that_panics_is_undone_and_the_writer_goes_on() {
+        let kind = undone_alone(|c, _| {
             insert(c, 1)?;
             panic!("a bug");
         });
-        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::Internal);
-        w.run(|c, _| insert(c, 2)).unwrap();
-        assert_eq!(rows(dir.path()), vec![2]);
+        assert_eq!(kind, ErrorKind::Internal);
     }
 
     #[test]
     fn a_write_that_fails_after_a_change_alone_is_undone_and_the_writer_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = writer(dir.path());
-        let r = w.run(|c, opened| {
+        let kind = undone_alone(|c, opened| {
             assert!(opened, "a lone write opens its transaction");
             insert(c, 1)?;
-            Err::<(), _>(Error::invalid("refused late"))
+            Err(Error::invalid("refused late"))
         });
-        assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::InvalidInput);
-        w.run(|c, _| insert(c, 2)).unwrap();
-        assert_eq!(rows(dir.path()), vec![2]);
+        assert_eq!(kind, ErrorKind::InvalidInput);
     }
 
     #[test]
@@ -300,7 +304,7 @@ mod tests {
             (a.is_ok(), b.is_ok(), c.is_ok(), ran)
         });
         assert_eq!(results, (true, false, false, false));
-        assert_eq!(commit.unwrap_err().kind, crate::error::ErrorKind::Internal);
+        assert_eq!(commit.unwrap_err().kind, ErrorKind::Internal);
         assert!(rows(dir.path()).is_empty());
         // The next batch starts afresh.
         let (_, commit) = w.batch(|| w.run(|c, _| insert(c, 4)));
