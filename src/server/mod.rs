@@ -187,32 +187,24 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
                 .collect();
             // Each workspace written to, with its usage at the end of the batch. A usage
             // that cannot be read now is read again after the commit.
-            let (wrote, answers): (Vec<_>, Vec<_>) = done.into_iter().unzip();
             let mut usages: Vec<(Workspace, Option<Usage>)> = Vec::new();
-            for ws in wrote.iter().flatten() {
+            for ws in done.iter().filter_map(|(ws, _)| ws.as_ref()) {
                 if !usages.iter().any(|(seen, _)| seen == ws) {
                     let usage = sqlite(store).and_then(|s| s.usage_in_write(ws)).ok();
                     usages.push((ws.clone(), usage));
                 }
             }
-            let usage_of = |ws: Option<Workspace>| {
-                let ws = ws?;
-                usages.iter().find(|(seen, _)| *seen == ws)?.1
-            };
-            wrote
-                .into_iter()
-                .map(usage_of)
-                .zip(answers)
-                .collect::<Vec<_>>()
+            (done, usages)
         };
-        let (answers, commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
+        let ((done, usages), commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "the write executor cannot reach the store");
                 continue;
             }
         };
-        for (usage, answer) in answers {
+        for (ws, answer) in done {
+            let usage = ws.and_then(|ws| usages.iter().find(|(seen, _)| *seen == ws)?.1);
             answer(commit.clone(), usage);
         }
     }

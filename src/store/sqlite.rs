@@ -541,30 +541,27 @@ impl SqliteStore {
     }
 
     fn load(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<Row>> {
+        Ok(self.load_with_id(conn, t)?.map(|(_, row)| row))
+    }
+
+    /// A document's stored row (expired or not) and its rowid.
+    fn load_with_id(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<(i64, Row)>> {
         let mut stmt = conn.prepare_cached(concat!(
             "SELECT ",
             row_columns!(),
-            " FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
+            ", rowid FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
         ))?;
         Ok(stmt
-            .query_row(params![t.ws, t.ns, t.key], row_from)
+            .query_row(params![t.ws, t.ns, t.key], |r| {
+                Ok((r.get(7)?, row_from(r)?))
+            })
             .optional()?)
     }
 
     /// A document's row as a write finds it; changes nothing (an expired row is removed by
     /// the write that replaces it, or by the next transaction's reclaim).
     fn find(&self, conn: &Connection, t: &Target<'_>, now: i64) -> Result<Found> {
-        let mut stmt = conn.prepare_cached(concat!(
-            "SELECT ",
-            row_columns!(),
-            ", rowid FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
-        ))?;
-        let found = stmt
-            .query_row(params![t.ws, t.ns, t.key], |r| {
-                Ok((r.get(7)?, row_from(r)?))
-            })
-            .optional()?;
-        Ok(match found {
+        Ok(match self.load_with_id(conn, t)? {
             None => Found::Missing,
             Some((id, row)) if row.expired(now) => Found::Expired(id, row),
             Some((id, row)) => Found::Live(id, row),
@@ -582,9 +579,14 @@ impl SqliteStore {
     }
 
     fn ensure_workspace(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
-        if let Some(tier) = self.workspace_tier(conn, ws)? {
-            return Ok(tier);
+        match self.workspace_tier(conn, ws)? {
+            Some(tier) => Ok(tier),
+            None => self.add_workspace(conn, ws, now),
         }
+    }
+
+    /// Adds a workspace row, with the default tier.
+    fn add_workspace(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
         let tier = self.options.default_tier;
         conn.prepare_cached(
             "INSERT INTO workspaces (slug, name, tier, created_at) VALUES (?1, ?1, ?2, ?3)",
@@ -667,7 +669,7 @@ impl SqliteStore {
         }
         // Checked: the changes start here.
         if tier.is_none() {
-            self.ensure_workspace(conn, t.ws, now)?;
+            self.add_workspace(conn, t.ws, now)?;
         }
         if let Found::Expired(id, row) = found {
             self.expire(conn, t, *id, row.size_bytes, now)?;
