@@ -433,6 +433,11 @@ fn expiry_hides_documents_and_reclaims_their_space() {
         .unwrap();
     assert!(w.created);
     assert_eq!(w.meta.version, 1);
+    assert_eq!(
+        versions(&store, &sc, "gone"),
+        [1],
+        "the expired past is gone"
+    );
     let ops: Vec<String> = store
         .changes(&sc, 0, None, 100)
         .unwrap()
@@ -592,6 +597,35 @@ fn history_keeps_the_configured_number_of_versions() {
 }
 
 #[test]
+fn without_history_a_deleted_document_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h0.db");
+    let store = open_with(
+        &path,
+        SqliteOptions {
+            history_limit: 0,
+            ..Default::default()
+        },
+    );
+    let sc = scope("default");
+    for i in 0..20 {
+        let k = format!("k{i}");
+        put(&store, &sc, "ns", &k, json!({})).unwrap();
+        put(&store, &sc, "ns", &k, json!({"again": true})).unwrap();
+        store.delete(&sc, &ns("ns"), &key(&k), None).unwrap();
+    }
+    put(&store, &sc, "ns", "kept", json!({})).unwrap();
+    assert_eq!(versions(&store, &sc, "kept"), [1]);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((rows("doc_ids"), rows("history")), (1, 0));
+}
+
+#[test]
 fn the_change_log_is_ordered_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(
@@ -655,12 +689,22 @@ fn the_change_log_is_ordered_and_bounded() {
 fn delete_namespace_and_workspace_isolation() {
     let (_d, _p, store) = fresh();
     let (a, b) = (scope("alpha"), scope("beta"));
+    put(&store, &b, "ns", "x", json!({"b": true})).unwrap();
     for k in ["x", "y", "z"] {
         put(&store, &a, "ns", k, json!({})).unwrap();
     }
-    put(&store, &b, "ns", "x", json!({"b": true})).unwrap();
+    put(&store, &a, "ns", "x", json!({"second": true})).unwrap();
     assert_eq!(store.namespaces(&a).unwrap(), ["ns"]);
     assert_eq!(store.delete_namespace(&a, &ns("ns")).unwrap(), 3);
+    assert_eq!(
+        store.history(&a, &ns("ns"), &key("x")).unwrap_err().kind,
+        ErrorKind::NotFound,
+        "a deleted namespace takes its history with it"
+    );
+    put(&store, &a, "ns", "x", json!({})).unwrap();
+    assert_eq!(versions(&store, &a, "x"), [1], "nothing of the old x");
+    assert_eq!(store.delete_namespace(&a, &ns("ns")).unwrap(), 1);
+    assert_eq!(versions(&store, &b, "x"), [1]);
     assert_eq!(
         store.delete_namespace(&a, &ns("ns")).unwrap_err().kind,
         ErrorKind::NotFound

@@ -157,6 +157,57 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO change_log SELECT seq, workspace, namespace, key, op, version, at FROM changes;
     DROP TABLE changes;
     ALTER TABLE change_log RENAME TO changes;",
+    // 3: history keyed by a document id, two integers instead of three texts: its index
+    // is a fraction of the size and half the pages a commit writes. The id outlives a
+    // deleted document (`doc_ids`), whose history stays readable for a restore; a
+    // document's row id is its id (declared, so VACUUM keeps it).
+    "CREATE TABLE doc_ids (
+        id INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        UNIQUE (workspace, namespace, key)
+    );
+    INSERT INTO doc_ids (id, workspace, namespace, key)
+        SELECT rowid, workspace, namespace, key FROM documents;
+    INSERT OR IGNORE INTO doc_ids (workspace, namespace, key)
+        SELECT DISTINCT workspace, namespace, key FROM history;
+    CREATE TABLE documents_v3 (
+        id INTEGER PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        expires_at INTEGER
+    );
+    INSERT INTO documents_v3
+        SELECT rowid, workspace, namespace, key, value, version, size_bytes, created_at,
+               updated_at, updated_by, expires_at
+        FROM documents;
+    DROP TABLE documents;
+    ALTER TABLE documents_v3 RENAME TO documents;
+    CREATE UNIQUE INDEX documents_by_key ON documents (workspace, namespace, key);
+    CREATE INDEX documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE history_v3 (
+        doc INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (doc, version)
+    );
+    INSERT INTO history_v3
+        SELECT d.id, h.version, h.value, h.size_bytes, h.created_at, h.updated_at, h.updated_by
+        FROM history h JOIN doc_ids d USING (workspace, namespace, key);
+    DROP TABLE history;
+    ALTER TABLE history_v3 RENAME TO history;",
 ];
 
 /// Old versions are pruned every this many versions of a document.
@@ -242,8 +293,8 @@ impl<'a> How<'a> {
     }
 }
 
-/// A document's stored row as a write finds it, with its rowid: the later statements of
-/// the write address the row by it.
+/// A document's stored row as a write finds it, with its id: the later statements of the
+/// write address the row and its history by it.
 enum Found {
     Missing,
     Live(i64, Row),
@@ -498,7 +549,7 @@ impl SqliteStore {
 
     fn reclaim(&self, conn: &Connection, now: i64) -> Result<()> {
         let mut stmt = conn.prepare_cached(
-            "SELECT workspace, namespace, key, size_bytes, rowid FROM documents
+            "SELECT workspace, namespace, key, size_bytes, id FROM documents
              WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT 1000",
         )?;
         let expired = stmt
@@ -533,23 +584,52 @@ impl SqliteStore {
         now: i64,
     ) -> Result<()> {
         self.remove_row(conn, t, id, size, None, "expire", now)?;
-        conn.prepare_cached(
-            "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
-        )?
-        .execute(params![t.ws, t.ns, t.key])?;
+        self.forget(conn, id)
+    }
+
+    /// Removes document id `id` with its history (its document row is already gone).
+    fn forget(&self, conn: &Connection, id: i64) -> Result<()> {
+        conn.prepare_cached("DELETE FROM history WHERE doc = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM doc_ids WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
+    }
+
+    /// The id of document `t`, if it exists or has history.
+    fn known_id(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<i64>> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT id FROM doc_ids WHERE workspace = ?1 AND namespace = ?2 AND key = ?3",
+            )?
+            .query_row(params![t.ws, t.ns, t.key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The id for document `t`, created at `first_version`: a re-created document
+    /// starts again at version 1, so its old versions go; one restored at a later
+    /// version (import, undo of a delete) keeps the versions before it.
+    fn claim_id(&self, conn: &Connection, t: &Target<'_>, first_version: u64) -> Result<i64> {
+        if let Some(id) = self.known_id(conn, t)? {
+            conn.prepare_cached("DELETE FROM history WHERE doc = ?1 AND version >= ?2")?
+                .execute(params![id, first_version])?;
+            return Ok(id);
+        }
+        conn.prepare_cached("INSERT INTO doc_ids (workspace, namespace, key) VALUES (?1, ?2, ?3)")?
+            .execute(params![t.ws, t.ns, t.key])?;
+        Ok(conn.last_insert_rowid())
     }
 
     fn load(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<Row>> {
         Ok(self.load_with_id(conn, t)?.map(|(_, row)| row))
     }
 
-    /// A document's stored row (expired or not) and its rowid.
+    /// A document's stored row (expired or not) and its id.
     fn load_with_id(&self, conn: &Connection, t: &Target<'_>) -> Result<Option<(i64, Row)>> {
         let mut stmt = conn.prepare_cached(concat!(
             "SELECT ",
             row_columns!(),
-            ", rowid FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
+            ", id FROM documents WHERE workspace = ?1 AND namespace = ?2 AND key = ?3"
         ))?;
         Ok(stmt
             .query_row(params![t.ws, t.ns, t.key], |r| {
@@ -674,37 +754,27 @@ impl SqliteStore {
         if let Found::Expired(id, row) = found {
             self.expire(conn, t, *id, row.size_bytes, now)?;
         }
-        let (version, created_at) = match found {
-            Found::Live(_, row) => {
-                self.archive(conn, t, row)?;
-                (row.version + 1, row.created_at)
+        let (id, version, created_at) = match found {
+            Found::Live(id, row) => {
+                self.archive(conn, *id, row)?;
+                (*id, row.version + 1, row.created_at)
             }
-            _ => {
-                // A re-created document starts again at version 1, so its old versions go;
-                // one restored at a later version (import, undo of a delete) keeps the
-                // versions before it.
-                conn.prepare_cached(
-                    "DELETE FROM history
-                     WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version >= ?4",
-                )?
-                .execute(params![t.ws, t.ns, t.key, first_version])?;
-                (first_version, now)
-            }
+            _ => (self.claim_id(conn, t, first_version)?, first_version, now),
         };
         match found {
-            Found::Live(id, _) => conn
+            Found::Live(..) => conn
                 .prepare_cached(
                     "UPDATE documents SET value = ?2, version = ?3, size_bytes = ?4, updated_at = ?5,
                        updated_by = ?6, expires_at = ?7
-                     WHERE rowid = ?1",
+                     WHERE id = ?1",
                 )?
                 .execute(params![id, text, version, size, now, scope.actor, expires_at])?,
             _ => conn
                 .prepare_cached(
-                    "INSERT INTO documents (workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO documents (id, workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?
-                .execute(params![t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
+                .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
         };
         let new_doc = u64::from(existing.is_none());
         conn.prepare_cached(
@@ -739,23 +809,24 @@ impl SqliteStore {
     /// Keeps `row` as a past version, within the history limit. (Bound values, not an
     /// `INSERT … SELECT` from the row: SQLite gives a statement that may write several rows
     /// a statement journal, which copies every page it touches.)
-    fn archive(&self, conn: &Connection, t: &Target<'_>, row: &Row) -> Result<()> {
+    fn archive(&self, conn: &Connection, id: i64, row: &Row) -> Result<()> {
         if self.options.history_limit == 0 {
             return Ok(());
         }
         conn.prepare_cached(
-            "INSERT OR REPLACE INTO history (workspace, namespace, key, version, value, size_bytes, created_at, updated_at, updated_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT OR REPLACE INTO history (doc, version, value, size_bytes, created_at, updated_at, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![t.ws, t.ns, t.key, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
+        .execute(params![id, row.version, row.value, row.size_bytes, row.created_at, row.updated_at, row.updated_by])?;
         let version = row.version;
         // Pruned in steps: between `history_limit` and that plus the step are kept, and
         // the readers show only the newest `history_limit`.
         if version.is_multiple_of(HISTORY_PRUNE_STEP) {
-            conn.prepare_cached(
-                "DELETE FROM history WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version <= ?4",
-            )?
-            .execute(params![t.ws, t.ns, t.key, version as i64 - self.options.history_limit as i64])?;
+            conn.prepare_cached("DELETE FROM history WHERE doc = ?1 AND version <= ?2")?
+                .execute(params![
+                    id,
+                    version as i64 - self.options.history_limit as i64
+                ])?;
         }
         Ok(())
     }
@@ -773,7 +844,7 @@ impl SqliteStore {
         op: &str,
         now: i64,
     ) -> Result<()> {
-        conn.prepare_cached("DELETE FROM documents WHERE rowid = ?1")?
+        conn.prepare_cached("DELETE FROM documents WHERE id = ?1")?
             .execute([id])?;
         conn.prepare_cached(
             "UPDATE namespaces SET docs = docs - 1, bytes = bytes - ?3, updated_at = ?4
@@ -936,8 +1007,13 @@ impl SqliteStore {
             if let Some(expected) = expected_version.filter(|e| *e != row.version) {
                 return Err(Error::conflict(Some(expected), Some(row.version)));
             }
-            self.archive(c, &t, &row)?;
-            self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)
+            self.archive(c, id, &row)?;
+            self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)?;
+            if self.options.history_limit == 0 {
+                // Nothing to restore it from: its id goes too.
+                self.forget(c, id)?;
+            }
+            Ok(())
         })
     }
 
@@ -950,7 +1026,12 @@ impl SqliteStore {
             if n == 0 {
                 return Err(Error::not_found(format!("namespace {ns} does not exist")));
             }
-            c.prepare_cached("DELETE FROM history WHERE workspace = ?1 AND namespace = ?2")?
+            c.prepare_cached(
+                "DELETE FROM history WHERE doc IN
+                   (SELECT id FROM doc_ids WHERE workspace = ?1 AND namespace = ?2)",
+            )?
+            .execute(params![ws, ns.as_str()])?;
+            c.prepare_cached("DELETE FROM doc_ids WHERE workspace = ?1 AND namespace = ?2")?
                 .execute(params![ws, ns.as_str()])?;
             c.prepare_cached("DELETE FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
                 .execute(params![ws, ns.as_str()])?;
@@ -1129,16 +1210,17 @@ impl SqliteStore {
             if let Some(row) = self.load(c, &t)?.filter(|r| !r.expired(now)) {
                 out.push(row.meta(t.ns, t.key));
             }
-            let mut stmt = c.prepare_cached(concat!(
-                "SELECT ",
-                row_columns!(),
-                " FROM (SELECT *, NULL AS expires_at FROM history
-                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3)
-                 ORDER BY version DESC LIMIT ?4"
-            ))?;
-            let kept = self.options.history_limit;
-            for row in stmt.query_map(params![t.ws, t.ns, t.key, kept], row_from)? {
-                out.push(row?.meta(t.ns, t.key));
+            if let Some(id) = self.known_id(c, &t)? {
+                let mut stmt = c.prepare_cached(concat!(
+                    "SELECT ",
+                    row_columns!(),
+                    " FROM (SELECT *, NULL AS expires_at FROM history WHERE doc = ?1)
+                     ORDER BY version DESC LIMIT ?2"
+                ))?;
+                let kept = self.options.history_limit;
+                for row in stmt.query_map(params![id, kept], row_from)? {
+                    out.push(row?.meta(t.ns, t.key));
+                }
             }
             if out.is_empty() {
                 return Err(Error::not_found(format!(
@@ -1171,15 +1253,17 @@ impl SqliteStore {
                 "SELECT ",
                 row_columns!(),
                 " FROM (SELECT *, NULL AS expires_at FROM history
-                 WHERE workspace = ?1 AND namespace = ?2 AND key = ?3 AND version = ?4
-                   AND version > (SELECT max(version) FROM history
-                                  WHERE workspace = ?1 AND namespace = ?2 AND key = ?3) - ?5)"
+                 WHERE doc = ?1 AND version = ?2
+                   AND version > (SELECT max(version) FROM history WHERE doc = ?1) - ?3)"
             ))?;
             let kept = self.options.history_limit;
-            match stmt
-                .query_row(params![t.ws, t.ns, t.key, version, kept], row_from)
-                .optional()?
-            {
+            let row = match self.known_id(c, &t)? {
+                Some(id) => stmt
+                    .query_row(params![id, version, kept], row_from)
+                    .optional()?,
+                None => None,
+            };
+            match row {
                 Some(row) => row.document(t.ns, t.key),
                 None => Err(Error::not_found(format!(
                     "version {version} of {}/{} is not retained",
@@ -1423,5 +1507,71 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_schema_2_store_keeps_its_history_when_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(MIGRATIONS[1]).unwrap();
+        // `live` is at version 3 with two past versions; `gone` was deleted at version 2
+        // and only its history is left; another workspace has a `live` of its own.
+        conn.execute_batch(
+            "INSERT INTO workspaces VALUES ('acme', 'acme', 'unlimited', 1);
+             INSERT INTO documents (workspace, namespace, key, value, version, size_bytes,
+                                    created_at, updated_at, updated_by, expires_at) VALUES
+               ('other', 'ns', 'live', '{\"o\":1}', 1, 7, 1, 1, 'x', NULL),
+               ('acme', 'ns', 'live', '{\"v\":3}', 3, 7, 1, 3, 'x', NULL);
+             INSERT INTO history VALUES
+               ('acme', 'ns', 'live', 1, '{\"v\":1}', 7, 1, 1, 'x'),
+               ('acme', 'ns', 'live', 2, '{\"v\":2}', 7, 1, 2, 'x'),
+               ('acme', 'ns', 'gone', 1, '{\"g\":1}', 7, 1, 1, 'x'),
+               ('acme', 'ns', 'gone', 2, '{\"g\":2}', 7, 1, 2, 'x');
+             INSERT INTO namespaces VALUES ('acme', 'ns', 1, 7, 1, 3), ('other', 'ns', 1, 7, 1, 1);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        drop(conn);
+
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        let scope = Scope::new(Workspace::parse("acme").unwrap(), "test");
+        let other = Scope::new(Workspace::parse("other").unwrap(), "test");
+        let ns = Namespace::parse("ns").unwrap();
+        let (live, gone) = (Key::parse("live").unwrap(), Key::parse("gone").unwrap());
+        let versions = |scope: &Scope, key: &Key| -> Vec<u64> {
+            let h = store.history(scope, &ns, key).unwrap();
+            h.iter().map(|m| m.version).collect()
+        };
+        assert_eq!(versions(&scope, &live), [3, 2, 1]);
+        assert_eq!(versions(&scope, &gone), [2, 1]);
+        assert_eq!(versions(&other, &live), [1]);
+        let old = store.history_version(&scope, &ns, &live, 2).unwrap();
+        assert_eq!(old.value, serde_json::json!({"v": 2}));
+
+        // Writes go on from the migrated rows: the next version archives the current one,
+        // and the deleted document is restored at version 3 over its history.
+        store
+            .put(
+                &scope,
+                &ns,
+                &live,
+                serde_json::json!({"v": 4}),
+                &PutOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(versions(&scope, &live), [4, 3, 2, 1]);
+        let restore = PutOptions {
+            initial_version: Some(3),
+            ..PutOptions::default()
+        };
+        store
+            .put(&scope, &ns, &gone, serde_json::json!({"g": 3}), &restore)
+            .unwrap();
+        assert_eq!(versions(&scope, &gone), [3, 2, 1]);
+        assert_eq!(versions(&other, &live), [1]);
+        let g1 = store.history_version(&scope, &ns, &gone, 1).unwrap();
+        assert_eq!(g1.value, serde_json::json!({"g": 1}));
     }
 }
