@@ -152,7 +152,7 @@ impl Writer {
         }
         let opened = !st.tx_open;
         if opened {
-            st.conn.execute_batch("BEGIN IMMEDIATE")?;
+            exec(&st.conn, "BEGIN IMMEDIATE")?;
             st.tx_open = true;
             st.batch_ops = 0;
         }
@@ -172,7 +172,7 @@ impl Writer {
             self.finish(st, Some(e));
         } else if out.is_err() && st.conn.total_changes() != before {
             // Failed after changing rows: only the transaction's rollback undoes that.
-            let _ = st.conn.execute_batch("ROLLBACK");
+            let _ = exec(&st.conn, "ROLLBACK");
             let alone = st.batch_ops == 1;
             let e = Error::internal(
                 "a write failed part-way; the writes committed with it were undone",
@@ -183,8 +183,8 @@ impl Writer {
     }
 
     fn commit(&self, st: &mut State) {
-        let failure = st.conn.execute_batch("COMMIT").err().map(|e| {
-            let _ = st.conn.execute_batch("ROLLBACK");
+        let failure = exec(&st.conn, "COMMIT").err().map(|e| {
+            let _ = exec(&st.conn, "ROLLBACK");
             Error::from(e)
         });
         self.finish(st, failure);
@@ -200,6 +200,13 @@ impl Writer {
         st.epoch += 1;
         self.done.notify_all();
     }
+}
+
+/// Runs a statement without parameters through the statement cache (`execute_batch`
+/// would compile it again each time).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 #[cfg(test)]
