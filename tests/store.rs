@@ -225,38 +225,127 @@ fn quotas_hold_under_concurrent_writers() {
 }
 
 #[test]
-fn the_total_bytes_quota_counts_replacements_once() {
+fn quotas_and_counters_within_one_write_batch_count_the_batch_s_own_writes() {
+    // The server runs concurrent writes back to back in one transaction; the counters
+    // they change reach their table at the commit. Every check inside the batch must
+    // still see the writes before it.
     let (_d, _p, store) = fresh();
-    sqlite(&store)
-        .upsert_workspace(&Workspace::parse("tiny").unwrap(), None, Some(Tier::Free))
+    let tiny = Workspace::parse("tiny").unwrap();
+    let db = sqlite(&store);
+    db.upsert_workspace(&tiny, None, Some(Tier::Free)).unwrap();
+    let sc = scope("tiny");
+    let limits = Tier::Free.limits();
+    let (max_ns, max_docs) = (
+        limits.namespaces.unwrap(),
+        limits.docs_per_namespace.unwrap(),
+    );
+    let before = store.changes(&sc, 0, None, 10).unwrap().last_seq;
+    let (usage_in_batch, commit) = db
+        .batch(|| {
+            for i in 0..max_ns {
+                put(&store, &sc, &format!("n{i}"), "k", json!({})).unwrap();
+            }
+            let err = put(&store, &sc, "extra", "k", json!({})).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::QuotaExceeded, "{err}");
+            // Emptying a namespace frees its place, within the same batch.
+            store.delete(&sc, &ns("n0"), &key("k"), None).unwrap();
+            put(&store, &sc, "extra", "k", json!({})).unwrap();
+            // n0, created and emptied within the batch, is no namespace: the limit is
+            // reached again.
+            put(&store, &sc, "n0", "k", json!({})).unwrap_err();
+            for i in 1..max_docs {
+                put(&store, &sc, "n1", &format!("more{i}"), json!({"i": i})).unwrap();
+            }
+            let err = put(&store, &sc, "n1", "one-too-many", json!({})).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::QuotaExceeded, "{err}");
+            db.usage_in_write(&tiny).unwrap()
+        })
         .unwrap();
+    commit.unwrap();
+
+    let mut names = vec!["extra".to_string()];
+    names.extend((1..max_ns).map(|i| format!("n{i}")));
+    assert_eq!(store.namespaces(&sc).unwrap(), names);
+    let stats = store.stats(&sc, None).unwrap();
+    let docs: Vec<u64> = stats.iter().map(|s| s.documents).collect();
+    let mut expected = vec![1, max_docs];
+    expected.extend((2..max_ns).map(|_| 1));
+    assert_eq!(docs, expected);
+    let bytes: u64 = stats.iter().map(|s| s.bytes).sum();
+    assert_eq!(db.usage(&tiny).unwrap().used_bytes, bytes);
+    assert_eq!(
+        usage_in_batch.used_bytes, bytes,
+        "the usage inside the batch"
+    );
+    // The change log holds each write of the batch once, in order, numbered on.
+    let log = store.changes(&sc, before, None, 1000).unwrap().changes;
+    let writes = max_ns as usize + 2 + (max_docs as usize - 1);
+    assert_eq!(log.len(), writes);
+    assert!(log.iter().zip(before + 1..).all(|(c, seq)| c.seq == seq));
+    let ops: Vec<(&str, &str)> = log[..7]
+        .iter()
+        .map(|c| (c.op.as_str(), c.namespace.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("put", "n0"),
+            ("put", "n1"),
+            ("put", "n2"),
+            ("put", "n3"),
+            ("put", "n4"),
+            ("delete", "n0"),
+            ("put", "extra")
+        ]
+    );
+}
+
+#[test]
+fn the_total_bytes_quota_counts_replacements_once() {
+    total_bytes_quota(false);
+}
+
+#[test]
+fn the_total_bytes_quota_holds_within_one_write_batch() {
+    total_bytes_quota(true);
+}
+
+/// Fills a free workspace to its 10 MiB total, in separate transactions or in one batch.
+fn total_bytes_quota(in_one_batch: bool) {
+    let (_d, _p, store) = fresh();
+    let tiny = Workspace::parse("tiny").unwrap();
+    let db = sqlite(&store);
+    db.upsert_workspace(&tiny, None, Some(Tier::Free)).unwrap();
     let sc = scope("tiny");
     // 10 MiB total; 100 KiB per document. 99 documents of ~100 KiB fit, ~10 more do not.
     let doc = json!({"b": "x".repeat(100 * 1024 - 8)});
-    let mut stored = 0u64;
-    let mut quota_hit = false;
-    for ns_i in 0..2 {
-        for i in 0..100 {
-            match put(
-                &store,
-                &sc,
-                &format!("n{ns_i}"),
-                &format!("k{i}"),
-                doc.clone(),
-            ) {
-                Ok(_) => stored += 1,
-                Err(e) => {
-                    assert_eq!(e.kind, ErrorKind::QuotaExceeded, "{e}");
-                    quota_hit = true;
+    let fill = || {
+        let mut stored = 0u64;
+        let mut quota_hit = false;
+        for ns_i in 0..2 {
+            for i in 0..100 {
+                let (n, k) = (format!("n{ns_i}"), format!("k{i}"));
+                match put(&store, &sc, &n, &k, doc.clone()) {
+                    Ok(_) => stored += 1,
+                    Err(e) => {
+                        assert_eq!(e.kind, ErrorKind::QuotaExceeded, "{e}");
+                        quota_hit = true;
+                    }
                 }
             }
         }
-    }
+        (stored, quota_hit)
+    };
+    let (stored, quota_hit) = if in_one_batch {
+        let (filled, commit) = db.batch(fill).unwrap();
+        commit.unwrap();
+        filled
+    } else {
+        fill()
+    };
     assert!(quota_hit);
     assert_eq!(stored, 10 * 1024 / 100);
-    let used = sqlite(&store)
-        .usage(&Workspace::parse("tiny").unwrap())
-        .unwrap();
+    let used = db.usage(&tiny).unwrap();
     assert_eq!(used.used_bytes, stored * 100 * 1024);
     assert_eq!(used.limit_bytes, Some(10 * 1024 * 1024));
     // Replacing a document with one of the same size is still allowed at the limit.

@@ -3,6 +3,7 @@
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
 pub mod cursor;
+mod deferred;
 pub mod feed;
 pub mod keys;
 mod readers;

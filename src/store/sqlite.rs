@@ -4,6 +4,7 @@
 //! Namespace counters, version history and the change log are kept here in the same
 //! transaction as the write they describe.
 
+use super::deferred::Pending;
 use super::readers::{Freshness, Readers};
 use super::writer::Writer;
 use super::{
@@ -62,12 +63,15 @@ pub struct Usage {
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
-    writer: OnceLock<Writer>,
+    /// Boxed: the connection and its state are large, and a store is moved around.
+    writer: OnceLock<Box<Writer>>,
     readers: Arc<Readers>,
     /// Set to stop the background checkpointer, if one runs.
     checkpointer: Mutex<Option<Arc<AtomicBool>>>,
     /// Set by the checkpoint thread when the log should restart.
     restart_wanted: Arc<AtomicBool>,
+    /// The counters and change-log entries of the open write transaction.
+    pending: Arc<Pending>,
 }
 
 impl Drop for SqliteStore {
@@ -213,9 +217,6 @@ const MIGRATIONS: &[&str] = &[
 /// Old versions are pruned every this many versions of a document.
 const HISTORY_PRUNE_STEP: u64 = 8;
 
-/// The change log is trimmed every this many entries at most (fewer for a short log).
-const CHANGES_TRIM_STEP: i64 = 64;
-
 /// A stored document row.
 struct Row {
     value: String,
@@ -277,14 +278,14 @@ impl Row {
 }
 
 /// How a row is written: its expiry, the version it gets if it is created, the op logged.
-struct How<'a> {
+struct How {
     expires_at: Option<i64>,
     first_version: u64,
-    op: &'a str,
+    op: &'static str,
 }
 
-impl<'a> How<'a> {
-    fn keep(expires_at: Option<i64>, op: &'a str) -> How<'a> {
+impl How {
+    fn keep(expires_at: Option<i64>, op: &'static str) -> How {
         How {
             expires_at,
             first_version: 1,
@@ -382,6 +383,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let changes_limit = options.changes_limit;
         let store = SqliteStore {
             path: path.to_path_buf(),
             options,
@@ -389,6 +391,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new()),
             checkpointer: Mutex::new(None),
             restart_wanted: Arc::new(AtomicBool::new(false)),
+            pending: Arc::new(Pending::new(changes_limit)),
         };
         let reader = store.connect()?;
         let version: usize = reader.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -434,7 +437,12 @@ impl SqliteStore {
             // touches in a statement journal: in memory, not in a temporary file (where
             // they cost two system calls a page).
             conn.pragma_update(None, "temp_store", "MEMORY")?;
-            let _ = self.writer.set(Writer::new(conn));
+            // Every statement a write may run stays compiled (the default keeps 16).
+            conn.set_prepared_statement_cache_capacity(64);
+            let pending = Box::new(Arc::clone(&self.pending));
+            let _ = self
+                .writer
+                .set(Box::new(Writer::with_deferral(conn, pending)));
         }
         Ok(self.writer.get().expect("set above"))
     }
@@ -449,7 +457,7 @@ impl SqliteStore {
         freshness: Freshness,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let commits = self.writer.get().map_or(0, Writer::commits);
+        let commits = self.writer.get().map_or(0, |w| w.commits());
         self.readers.read(freshness, commits, || self.connect(), f)
     }
 
@@ -685,7 +693,7 @@ impl SqliteStore {
         t: &Target<'_>,
         value: &Value,
         found: &Found,
-        how: How<'_>,
+        how: How,
         now: i64,
     ) -> Result<Written> {
         let How {
@@ -710,22 +718,15 @@ impl SqliteStore {
             _ => None,
         };
         if existing.is_none() {
-            let ns_docs: Option<u64> = conn
-                .prepare_cached(
-                    "SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2",
-                )?
-                .query_row(params![t.ws, t.ns], |r| r.get(0))
-                .optional()?
-                .map(|docs: u64| docs.saturating_sub(u64::from(stale.is_some())));
-            if let (None, Some(max)) = (ns_docs, limits.namespaces) {
-                let count: u64 = conn
-                    .prepare_cached("SELECT count(*) FROM namespaces WHERE workspace = ?1")?
-                    .query_row([t.ws], |r| r.get(0))?;
-                if count >= max {
-                    return Err(quota(format!(
-                        "this workspace already has its maximum of {max} namespaces"
-                    )));
-                }
+            let ns_docs = self
+                .namespace_docs(conn, t.ws, t.ns)?
+                .map(|docs| docs.saturating_sub(u64::from(stale.is_some())));
+            if let (None, Some(max)) = (ns_docs, limits.namespaces)
+                && self.namespace_count(conn, t.ws)? >= max
+            {
+                return Err(quota(format!(
+                    "this workspace already has its maximum of {max} namespaces"
+                )));
             }
             if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace)
                 && docs >= max
@@ -776,21 +777,10 @@ impl SqliteStore {
                 )?
                 .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
         };
-        let new_doc = u64::from(existing.is_none());
-        conn.prepare_cached(
-            "INSERT INTO namespaces (workspace, namespace, docs, bytes, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (workspace, namespace) DO UPDATE SET
-               docs = docs + ?3, bytes = bytes + ?4, updated_at = ?5",
-        )?
-        .execute(params![
-            t.ws,
-            t.ns,
-            new_doc,
-            size as i64 - old_size as i64,
-            now
-        ])?;
-        self.log_change(conn, t, op, Some(version), now)?;
+        let new_doc = i64::from(existing.is_none());
+        let grown = size as i64 - old_size as i64;
+        self.pending.count(t.ws, t.ns, new_doc, grown, now);
+        self.log_change(t, op, Some(version), now);
         let row = Row {
             value: String::new(),
             version,
@@ -841,50 +831,57 @@ impl SqliteStore {
         id: i64,
         size: u64,
         version: Option<u64>,
-        op: &str,
+        op: &'static str,
         now: i64,
     ) -> Result<()> {
         conn.prepare_cached("DELETE FROM documents WHERE id = ?1")?
             .execute([id])?;
-        conn.prepare_cached(
-            "UPDATE namespaces SET docs = docs - 1, bytes = bytes - ?3, updated_at = ?4
-             WHERE workspace = ?1 AND namespace = ?2",
-        )?
-        .execute(params![t.ws, t.ns, size, now])?;
-        conn.prepare_cached(
-            "DELETE FROM namespaces WHERE workspace = ?1 AND namespace = ?2 AND docs <= 0",
-        )?
-        .execute(params![t.ws, t.ns])?;
-        self.log_change(conn, t, op, version, now)
-    }
-
-    fn log_change(
-        &self,
-        conn: &Connection,
-        t: &Target<'_>,
-        op: &str,
-        version: Option<u64>,
-        now: i64,
-    ) -> Result<()> {
-        let key = (!t.key.is_empty()).then_some(t.key);
-        conn.prepare_cached("INSERT INTO changes (workspace, namespace, key, op, version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![t.ws, t.ns, key, op, version, now])?;
-        let seq = conn.last_insert_rowid();
-        // Trim in steps: the log holds between `changes_limit` and that plus the step. The
-        // newest entry always stays, so the next sequence number follows it.
-        let limit = self.options.changes_limit.max(1) as i64;
-        let step = (limit / 64).clamp(1, CHANGES_TRIM_STEP);
-        if seq % step == 0 {
-            conn.prepare_cached("DELETE FROM changes WHERE seq <= ?1")?
-                .execute([seq - limit])?;
-        }
+        self.pending.count(t.ws, t.ns, -1, -(size as i64), now);
+        self.log_change(t, op, version, now);
         Ok(())
     }
 
-    fn used_bytes(&self, conn: &Connection, ws: &str) -> Result<u64> {
+    /// Logs a change (to the whole namespace when `t.key` is empty); it reaches the change
+    /// log with the commit.
+    fn log_change(&self, t: &Target<'_>, op: &'static str, version: Option<u64>, now: i64) {
+        self.pending.log(t.ws, t.ns, t.key, op, version, now);
+    }
+
+    /// The stored document count of namespace `ns` of `ws` (`None`: no row).
+    fn stored_docs(&self, conn: &Connection, ws: &str, ns: &str) -> Result<Option<i64>> {
         Ok(conn
+            .prepare_cached("SELECT docs FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
+            .query_row(params![ws, ns], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The documents of namespace `ns` of `ws` as the open transaction sees them: its
+    /// stored count plus what is pending. `None` when it does not exist, or will not after
+    /// the commit (it is left empty: the flush deletes its row).
+    fn namespace_docs(&self, conn: &Connection, ws: &str, ns: &str) -> Result<Option<u64>> {
+        let stored = self.stored_docs(conn, ws, ns)?;
+        Ok(after_pending(stored, self.pending.docs(ws, ns)))
+    }
+
+    /// The namespaces of `ws` as the open transaction sees them.
+    fn namespace_count(&self, conn: &Connection, ws: &str) -> Result<u64> {
+        let mut count: i64 = conn
+            .prepare_cached("SELECT count(*) FROM namespaces WHERE workspace = ?1")?
+            .query_row([ws], |r| r.get(0))?;
+        for (ns, docs) in self.pending.namespaces(ws) {
+            let stored = self.stored_docs(conn, ws, &ns)?;
+            let exists = after_pending(stored, Some(docs)).is_some();
+            count += i64::from(exists) - i64::from(stored.is_some());
+        }
+        Ok(count.max(0) as u64)
+    }
+
+    /// The bytes used by `ws` as the open transaction sees them.
+    fn used_bytes(&self, conn: &Connection, ws: &str) -> Result<u64> {
+        let stored: i64 = conn
             .prepare_cached("SELECT coalesce(sum(bytes), 0) FROM namespaces WHERE workspace = ?1")?
-            .query_row([ws], |r| r.get(0))?)
+            .query_row([ws], |r| r.get(0))?;
+        Ok((stored + self.pending.bytes(ws)).max(0) as u64)
     }
 
     // ---- the contract ----
@@ -1035,12 +1032,13 @@ impl SqliteStore {
                 .execute(params![ws, ns.as_str()])?;
             c.prepare_cached("DELETE FROM namespaces WHERE workspace = ?1 AND namespace = ?2")?
                 .execute(params![ws, ns.as_str()])?;
+            self.pending.forget_namespace(ws, ns.as_str());
             let t = Target {
                 ws,
                 ns: ns.as_str(),
                 key: "",
             };
-            self.log_change(c, &t, "delete_namespace", None, now)?;
+            self.log_change(&t, "delete_namespace", None, now);
             Ok(n)
         })
     }
@@ -1337,7 +1335,10 @@ impl SqliteStore {
     /// The usage as the write batch in progress sees it (through the write connection):
     /// the server answers a write with it without a second read.
     pub fn usage_in_write(&self, ws: &Workspace) -> Result<Usage> {
-        self.writer()?.peek(|c| self.usage_on(c, ws))
+        let mut usage = self.writer()?.peek(|c| self.usage_on(c, ws))?;
+        let pending = self.pending.bytes(ws.as_str());
+        usage.used_bytes = (usage.used_bytes as i64 + pending).max(0) as u64;
+        Ok(usage)
     }
 
     fn usage_on(&self, c: &Connection, ws: &Workspace) -> Result<Usage> {
@@ -1453,6 +1454,17 @@ fn expiry(ttl: Option<u64>, now: i64) -> Result<Option<i64>> {
             "ttl is more than 100 years; use 0 for no expiry",
         )),
     }
+}
+
+/// A namespace's document count after the open transaction's pending change, from its
+/// stored count (`None`: no row): `None` when it will not exist (no row and nothing
+/// pending, or left empty).
+fn after_pending(stored: Option<i64>, pending: Option<i64>) -> Option<u64> {
+    if stored.is_none() && pending.is_none() {
+        return None;
+    }
+    let docs = stored.unwrap_or(0) + pending.unwrap_or(0);
+    (docs > 0).then_some(docs as u64)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -36,8 +36,27 @@ struct State {
     failed: Option<(u64, Error)>,
 }
 
+/// Work a store puts off to the end of the transaction it belongs to.
+pub trait Deferral: Send + Sync {
+    /// Writes what is pending; runs just before each commit (a failure fails the commit).
+    fn flush(&self, conn: &Connection) -> Result<()>;
+    /// Drops what is pending: its transaction ended without a commit.
+    fn discard(&self);
+}
+
+/// A deferral shared with the store that fills it.
+impl<T: Deferral + ?Sized> Deferral for std::sync::Arc<T> {
+    fn flush(&self, conn: &Connection) -> Result<()> {
+        (**self).flush(conn)
+    }
+    fn discard(&self) {
+        (**self).discard()
+    }
+}
+
 pub struct Writer {
     state: Mutex<State>,
+    deferral: Option<Box<dyn Deferral>>,
     done: Condvar,
     /// Writers waiting for the lock: while there are any, a writer leaves the commit to them.
     waiting: AtomicUsize,
@@ -57,9 +76,18 @@ impl Writer {
                 committed: 0,
                 failed: None,
             }),
+            deferral: None,
             done: Condvar::new(),
             waiting: AtomicUsize::new(0),
             commits: AtomicU64::new(0),
+        }
+    }
+
+    /// A writer that flushes `deferral` before each commit.
+    pub fn with_deferral(conn: Connection, deferral: Box<dyn Deferral>) -> Writer {
+        Writer {
+            deferral: Some(deferral),
+            ..Writer::new(conn)
         }
     }
 
@@ -169,10 +197,11 @@ impl Writer {
             // SQLite rolled the whole transaction back (for example on a full disk): every
             // write of this batch is lost, so the batch fails as a whole.
             let e = Error::internal("the write batch was rolled back by the storage engine");
+            self.discard();
             self.finish(st, Some(e));
         } else if out.is_err() && st.conn.total_changes() != before {
             // Failed after changing rows: only the transaction's rollback undoes that.
-            let _ = exec(&st.conn, "ROLLBACK");
+            self.rollback(st);
             let alone = st.batch_ops == 1;
             let e = Error::internal(
                 "a write failed part-way; the writes committed with it were undone",
@@ -183,11 +212,26 @@ impl Writer {
     }
 
     fn commit(&self, st: &mut State) {
-        let failure = exec(&st.conn, "COMMIT").err().map(|e| {
-            let _ = exec(&st.conn, "ROLLBACK");
-            Error::from(e)
-        });
+        let flushed = match &self.deferral {
+            Some(d) => d.flush(&st.conn),
+            None => Ok(()),
+        };
+        let failure = flushed
+            .and_then(|()| Ok(exec(&st.conn, "COMMIT")?))
+            .err()
+            .inspect(|_| self.rollback(st));
         self.finish(st, failure);
+    }
+
+    fn rollback(&self, st: &State) {
+        let _ = exec(&st.conn, "ROLLBACK");
+        self.discard();
+    }
+
+    fn discard(&self) {
+        if let Some(d) = &self.deferral {
+            d.discard();
+        }
     }
 
     fn finish(&self, st: &mut State, failure: Option<Error>) {
@@ -317,6 +361,56 @@ mod tests {
         let (_, commit) = w.batch(|| w.run(|c, _| insert(c, 4)));
         assert!(commit.is_ok());
         assert_eq!(rows(dir.path()), vec![4]);
+    }
+
+    /// Inserts 100 at each flush (or fails to, when told), and counts discards.
+    #[derive(Default)]
+    struct Recorder {
+        fail: std::sync::atomic::AtomicBool,
+        discards: AtomicUsize,
+    }
+
+    impl Deferral for Recorder {
+        fn flush(&self, conn: &Connection) -> Result<()> {
+            if self.fail.load(Ordering::SeqCst) {
+                insert(conn, 100)?;
+                return Err(Error::internal("flush failed"));
+            }
+            insert(conn, 100)
+        }
+        fn discard(&self) {
+            self.discards.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_deferred_work_is_committed_with_its_transaction_or_discarded_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        writer(dir.path());
+        let rec = Arc::new(Recorder::default());
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        let w = Writer::with_deferral(conn, Box::new(rec.clone()));
+        // Flushed once, before the one commit of the batch.
+        let (_, commit) = w.batch(|| {
+            w.run(|c, _| insert(c, 1)).unwrap();
+            w.run(|c, _| insert(c, 2)).unwrap();
+        });
+        commit.unwrap();
+        assert_eq!(rows(dir.path()), vec![1, 2, 100]);
+        // Rolled back: what was pending goes with the transaction.
+        let err = w.run(|c, _| {
+            insert(c, 3)?;
+            Err::<(), _>(Error::invalid("refused late"))
+        });
+        assert!(err.is_err());
+        assert_eq!(rec.discards.load(Ordering::SeqCst), 1);
+        // A flush that fails fails the commit: nothing of the batch stays.
+        rec.fail.store(true, Ordering::SeqCst);
+        let (ok, commit) = w.batch(|| w.run(|c, _| insert(c, 4)));
+        assert!(ok.is_ok(), "the write itself ran");
+        assert_eq!(commit.unwrap_err().kind, ErrorKind::Internal);
+        assert_eq!(rec.discards.load(Ordering::SeqCst), 2);
+        assert_eq!(rows(dir.path()), vec![1, 2, 100]);
     }
 
     #[test]
