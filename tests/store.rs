@@ -301,6 +301,20 @@ fn quotas_and_counters_within_one_write_batch_count_the_batch_s_own_writes() {
 }
 
 #[test]
+fn a_tier_changed_by_another_process_applies_to_the_next_write() {
+    let (_d, path, store) = fresh();
+    let sc = scope("w");
+    let big = json!({"b": "x".repeat(200 * 1024)});
+    put(&store, &sc, "ns", "a", big.clone()).unwrap();
+    let other = open(&path);
+    sqlite(&other)
+        .upsert_workspace(&Workspace::parse("w").unwrap(), None, Some(Tier::Free))
+        .unwrap();
+    let err = put(&store, &sc, "ns", "b", big).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge, "{err}");
+}
+
+#[test]
 fn the_total_bytes_quota_counts_replacements_once() {
     total_bytes_quota(false);
 }

@@ -4,8 +4,10 @@
 //! an insert into `changes`: a seventh of a write's instructions under load). Reads of
 //! the counters on the write connection (quotas, usage) add what is pending here. Nothing
 //! outlives its transaction: the writer discards what is pending whenever a transaction
-//! ends without committing.
+//! ends without committing. The workspace tiers the transaction has read are kept here
+//! too, until it ends: one lookup per workspace and batch instead of one per write.
 
+use super::tier::Tier;
 use super::writer::Deferral;
 use crate::error::Result;
 use rusqlite::{Connection, params};
@@ -25,6 +27,7 @@ pub(super) struct Pending {
 struct State {
     counters: Vec<Counter>,
     changes: Vec<Entry>,
+    tiers: Vec<(String, Tier)>,
 }
 
 /// The change to one namespace's counters.
@@ -112,6 +115,19 @@ impl Pending {
             .sum()
     }
 
+    /// The tier of `ws` as this transaction has read or set it.
+    pub(super) fn tier(&self, ws: &str) -> Option<Tier> {
+        let st = self.lock();
+        st.tiers.iter().find(|(w, _)| w == ws).map(|(_, t)| *t)
+    }
+
+    /// Remembers the tier of `ws` for the rest of the transaction.
+    pub(super) fn remember_tier(&self, ws: &str, tier: Tier) {
+        let mut st = self.lock();
+        st.tiers.retain(|(w, _)| w != ws);
+        st.tiers.push((ws.to_string(), tier));
+    }
+
     /// Drops the pending counters of namespace `ns` of `ws`, deleted with its documents.
     pub(super) fn forget_namespace(&self, ws: &str, ns: &str) {
         self.lock().counters.retain(|c| c.ws != ws || c.ns != ns);
@@ -144,6 +160,7 @@ impl Deferral for Pending {
     /// several rows per statement.
     fn flush(&self, conn: &Connection) -> Result<()> {
         let mut st = self.lock();
+        st.tiers.clear();
         for c in st.counters.drain(..) {
             conn.prepare_cached(
                 "INSERT INTO namespaces (workspace, namespace, docs, bytes, created_at, updated_at)
@@ -188,6 +205,7 @@ impl Deferral for Pending {
         let mut st = self.lock();
         st.counters.clear();
         st.changes.clear();
+        st.tiers.clear();
     }
 }
 

@@ -656,14 +656,22 @@ impl SqliteStore {
         })
     }
 
-    /// A workspace's tier; `None` when the workspace has no row yet (it gets one, with the
-    /// default tier, from `ensure_workspace` on its first write).
+    /// A workspace's tier, read once per write transaction; `None` when the workspace has
+    /// no row yet (it gets one, with the default tier, from `ensure_workspace` on its
+    /// first write).
     fn workspace_tier(&self, conn: &Connection, ws: &str) -> Result<Option<Tier>> {
+        if let Some(tier) = self.pending.tier(ws) {
+            return Ok(Some(tier));
+        }
         let tier: Option<String> = conn
             .prepare_cached("SELECT tier FROM workspaces WHERE slug = ?1")?
             .query_row([ws], |r| r.get(0))
             .optional()?;
-        tier.map(|t| Tier::parse(&t)).transpose()
+        let tier = tier.map(|t| Tier::parse(&t)).transpose()?;
+        if let Some(tier) = tier {
+            self.pending.remember_tier(ws, tier);
+        }
+        Ok(tier)
     }
 
     fn ensure_workspace(&self, conn: &Connection, ws: &str, now: i64) -> Result<Tier> {
@@ -680,6 +688,7 @@ impl SqliteStore {
             "INSERT INTO workspaces (slug, name, tier, created_at) VALUES (?1, ?1, ?2, ?3)",
         )?
         .execute(params![ws, tier.as_str(), now])?;
+        self.pending.remember_tier(ws, tier);
         Ok(tier)
     }
 
@@ -1372,6 +1381,7 @@ impl SqliteStore {
                     "UPDATE workspaces SET tier = ?2 WHERE slug = ?1",
                     params![ws.as_str(), tier.as_str()],
                 )?;
+                self.pending.remember_tier(ws.as_str(), tier);
             }
             if let Some(name) = name {
                 c.execute(
