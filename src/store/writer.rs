@@ -9,6 +9,10 @@
 //! bug, a full disk) cannot be undone alone without a savepoint per write, which costs
 //! every write a copy of each page it touches; so its whole transaction is rolled back and
 //! every write in it fails, unacknowledged. Nothing half-done is ever committed.
+//!
+//! A store may put work off to the end of each transaction (`Deferral`): the writer
+//! flushes it just before the commit, and discards it whenever a transaction ends without
+//! one.
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
