@@ -48,6 +48,9 @@ SELECT 'default', '$NS', printf('doc-%05d', i),
 FROM n, now;
 UPDATE documents SET size_bytes = length(CAST(value AS BLOB))
  WHERE workspace = 'default' AND namespace = '$NS';
+-- Each document's id, as the store keeps it (schema 3: history is keyed by it).
+INSERT OR IGNORE INTO doc_ids (id, workspace, namespace, key)
+SELECT id, workspace, namespace, key FROM documents;
 UPDATE namespaces
    SET docs = (SELECT count(*) FROM documents WHERE workspace = 'default' AND namespace = '$NS'),
        bytes = (SELECT sum(size_bytes) FROM documents WHERE workspace = 'default' AND namespace = '$NS')
