@@ -70,7 +70,7 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<Arc<AtomicBool>>>,
     /// Set by the checkpoint thread when the log should restart.
     restart_wanted: Arc<AtomicBool>,
-    /// The counters and change-log entries of the open write transaction.
+    /// The counters, change-log entries and tiers of the open write transaction.
     pending: Arc<Pending>,
 }
 
