@@ -105,14 +105,12 @@ impl Pending {
         of_ws.map(|c| (c.ns.clone(), c.docs)).collect()
     }
 
-    /// The pending change to the bytes of workspace `ws`.
-    pub(super) fn bytes(&self, ws: &str) -> i64 {
+    /// The bytes of workspace `ws` after what is pending, from its `stored` bytes.
+    pub(super) fn bytes_after(&self, ws: &str, stored: u64) -> u64 {
         let st = self.lock();
-        st.counters
-            .iter()
-            .filter(|c| c.ws == ws)
-            .map(|c| c.bytes)
-            .sum()
+        let of_ws = st.counters.iter().filter(|c| c.ws == ws);
+        let pending: i64 = of_ws.map(|c| c.bytes).sum();
+        (stored as i64 + pending).max(0) as u64
     }
 
     /// The tier of `ws` as this transaction has read or set it.

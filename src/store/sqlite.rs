@@ -887,10 +887,10 @@ impl SqliteStore {
 
     /// The bytes used by `ws` as the open transaction sees them.
     fn used_bytes(&self, conn: &Connection, ws: &str) -> Result<u64> {
-        let stored: i64 = conn
+        let stored: u64 = conn
             .prepare_cached("SELECT coalesce(sum(bytes), 0) FROM namespaces WHERE workspace = ?1")?
             .query_row([ws], |r| r.get(0))?;
-        Ok((stored + self.pending.bytes(ws)).max(0) as u64)
+        Ok(self.pending.bytes_after(ws, stored))
     }
 
     // ---- the contract ----
@@ -1345,8 +1345,7 @@ impl SqliteStore {
     /// the server answers a write with it without a second read.
     pub fn usage_in_write(&self, ws: &Workspace) -> Result<Usage> {
         let mut usage = self.writer()?.peek(|c| self.usage_on(c, ws))?;
-        let pending = self.pending.bytes(ws.as_str());
-        usage.used_bytes = (usage.used_bytes as i64 + pending).max(0) as u64;
+        usage.used_bytes = self.pending.bytes_after(ws.as_str(), usage.used_bytes);
         Ok(usage)
     }
 
