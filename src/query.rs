@@ -94,13 +94,19 @@ impl Path {
 
     fn parse_at(text: &str, col: usize) -> Result<Path> {
         if text.is_empty() {
-            return Err(at(col, "a member path is missing (like severity or evidence.confidence)"));
+            return Err(at(
+                col,
+                "a member path is missing (like severity or evidence.confidence)",
+            ));
         }
         let mut segs = Vec::new();
         let mut offset = 0;
         for seg in text.split('.') {
             if seg.is_empty() {
-                return Err(at(col + offset, format!("empty segment in the path {text:?}")));
+                return Err(at(
+                    col + offset,
+                    format!("empty segment in the path {text:?}"),
+                ));
             }
             if let Some((i, c)) = seg.chars().enumerate().find(|(_, c)| !is_path_char(*c)) {
                 return Err(at(
@@ -112,7 +118,10 @@ impl Path {
             segs.push(seg.to_string());
         }
         if segs.len() > MAX_PATH_DEPTH {
-            return Err(at(col, format!("a path has at most {MAX_PATH_DEPTH} segments")));
+            return Err(at(
+                col,
+                format!("a path has at most {MAX_PATH_DEPTH} segments"),
+            ));
         }
         Ok(Path(segs))
     }
@@ -287,8 +296,7 @@ fn size(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn age(s: &str) -> std::result::Result<i64, String> {
-    let (n, unit) =
-        number_unit(s).ok_or_else(|| format!("{s:?} is not a duration (like 2h)"))?;
+    let (n, unit) = number_unit(s).ok_or_else(|| format!("{s:?} is not a duration (like 2h)"))?;
     let mult: f64 = match unit.as_str() {
         "ms" => 1.0,
         "s" | "sec" => 1_000.0,
@@ -409,7 +417,10 @@ fn test(w: &Word, vocab: &Vocabulary) -> Result<(Test, bool)> {
         if quoted {
             return Err(at(w.col, "a member path cannot be quoted"));
         }
-        return plain(Test::Member(Path::parse_at(&v, w.col + 4)?, MemberOp::Exists));
+        return plain(Test::Member(
+            Path::parse_at(&v, w.col + 4)?,
+            MemberOp::Exists,
+        ));
     }
     let Some((i, op)) = find_op(w) else {
         return plain(Test::Key(text.to_ascii_lowercase()));
@@ -517,8 +528,9 @@ impl Test {
             Test::Key(s) => m.key.to_ascii_lowercase().contains(s),
             Test::By(s) => m.updated_by.to_ascii_lowercase().contains(s),
             Test::Size(c, n) => c.test(&m.size_bytes, n),
-            Test::Age(c, ms) => parse_time(&m.updated_at)
-                .is_some_and(|t| c.test(&now_ms.saturating_sub(t), ms)),
+            Test::Age(c, ms) => {
+                parse_time(&m.updated_at).is_some_and(|t| c.test(&now_ms.saturating_sub(t), ms))
+            }
             Test::Member(path, op) => {
                 let v = path.lookup(&doc.value);
                 match (op, v) {
@@ -526,12 +538,10 @@ impl Test {
                     (MemberOp::Exists, Some(_)) => true,
                     (MemberOp::Eq(lit), Some(v)) => literal_eq(lit, v),
                     (MemberOp::Ord(c, lit), Some(v)) => match (lit, v) {
-                        (Literal::Number(n), Value::Number(x)) => {
-                            match (x.as_f64(), n.as_f64()) {
-                                (Some(a), Some(b)) => c.test(&a, &b),
-                                _ => false,
-                            }
-                        }
+                        (Literal::Number(n), Value::Number(x)) => match (x.as_f64(), n.as_f64()) {
+                            (Some(a), Some(b)) => c.test(&a, &b),
+                            _ => false,
+                        },
                         (Literal::String(s), Value::String(x)) => c.test(x.as_str(), s.as_str()),
                         _ => false,
                     },
@@ -571,9 +581,9 @@ fn contains(v: &Value, needle: &str) -> bool {
 fn quoted(f: &mut fmt::Formatter<'_>, s: &str, force: bool) -> fmt::Result {
     let plain = !force
         && !s.is_empty()
-        && s
-            .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '"' | '\\' | '!' | '<' | '>' | '=' | '~' | ':'));
+        && s.chars().all(|c| {
+            !c.is_whitespace() && !matches!(c, '"' | '\\' | '!' | '<' | '>' | '=' | '~' | ':')
+        });
     if plain {
         return f.write_str(s);
     }

@@ -426,18 +426,45 @@ mod cases {
         }
         // Combinations of words: the store agrees with the reference on each.
         let words = [
-            "severity=high", "!reviewed", "severity!=low", "evidence.confidence>0.5",
-            "evidence.confidence<=0.2", "has:owner", "!has:tags", "tags~secrets", "tags~T1",
-            "reviewed", "action:ignore", "count<10", "count>=10.5", "count=3", "count=\"3\"",
-            "title>\"finding number 3\"", "evidence.source=sast", "evidence=null", "owner=null",
-            "by:tester", "by:cli", "!by:nobody", "size>90", "size<=100", "updated<1h",
-            "updated>1d", "f-01", "key:F-02", "reviewed=false", "severity~IG", "title~\"r 2\"",
+            "severity=high",
+            "!reviewed",
+            "severity!=low",
+            "evidence.confidence>0.5",
+            "evidence.confidence<=0.2",
+            "has:owner",
+            "!has:tags",
+            "tags~secrets",
+            "tags~T1",
+            "reviewed",
+            "action:ignore",
+            "count<10",
+            "count>=10.5",
+            "count=3",
+            "count=\"3\"",
+            "title>\"finding number 3\"",
+            "evidence.source=sast",
+            "evidence=null",
+            "owner=null",
+            "by:tester",
+            "by:cli",
+            "!by:nobody",
+            "size>90",
+            "size<=100",
+            "updated<1h",
+            "updated>1d",
+            "f-01",
+            "key:F-02",
+            "reviewed=false",
+            "severity~IG",
+            "title~\"r 2\"",
         ];
         let mut seed = 7u64;
         for _ in 0..60 {
             let mut q = Vec::new();
             for _ in 0..(1 + seed % 3) {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 q.push(words[(seed >> 33) as usize % words.len()]);
             }
             let q = q.join(" ");
@@ -470,9 +497,19 @@ mod cases {
                 break;
             }
             // Matching and non-matching documents land behind the cursor and ahead of it.
-            put(f, "qp", &format!("k000-{round}"), json!({"severity": "high"}));
+            put(
+                f,
+                "qp",
+                &format!("k000-{round}"),
+                json!({"severity": "high"}),
+            );
             put(f, "qp", &format!("a-{round}"), json!({"severity": "high"}));
-            put(f, "qp", &format!("k001-{round}"), json!({"severity": "low"}));
+            put(
+                f,
+                "qp",
+                &format!("k001-{round}"),
+                json!({"severity": "low"}),
+            );
             opts.cursor = page.cursor;
         }
         let mut sorted = seen.clone();
@@ -490,12 +527,21 @@ mod cases {
         findings(f, "fc");
         let sev = f
             .store
-            .facets(&f.scope, &ns("fc"), &query::Path::parse("severity").unwrap(), None)
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("severity").unwrap(),
+                None,
+            )
             .unwrap();
         assert_eq!(sev.field, "severity");
         assert_eq!(sev.total, 41);
         assert_eq!(sev.missing, 1);
-        let counts: Vec<(Value, u64)> = sev.values.iter().map(|v| (v.value.clone(), v.count)).collect();
+        let counts: Vec<(Value, u64)> = sev
+            .values
+            .iter()
+            .map(|v| (v.value.clone(), v.count))
+            .collect();
         assert_eq!(
             counts,
             vec![
@@ -508,7 +554,12 @@ mod cases {
         let q = query::parse("!reviewed").unwrap();
         let src = f
             .store
-            .facets(&f.scope, &ns("fc"), &query::Path::parse("evidence.source").unwrap(), Some(&q))
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("evidence.source").unwrap(),
+                Some(&q),
+            )
             .unwrap();
         assert_eq!(src.total, 33);
         assert_eq!(src.missing, 1);
@@ -518,24 +569,57 @@ mod cases {
         assert_eq!(src.values[1].count, 11);
         let rev = f
             .store
-            .facets(&f.scope, &ns("fc"), &query::Path::parse("reviewed").unwrap(), None)
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("reviewed").unwrap(),
+                None,
+            )
             .unwrap();
         assert_eq!(rev.values.len(), 1);
-        assert_eq!((rev.values[0].value.clone(), rev.values[0].count), (json!(true), 8));
+        assert_eq!(
+            (rev.values[0].value.clone(), rev.values[0].count),
+            (json!(true), 8)
+        );
         assert_eq!(rev.missing, 33);
         let owner = f
             .store
-            .facets(&f.scope, &ns("fc"), &query::Path::parse("owner").unwrap(), None)
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("owner").unwrap(),
+                None,
+            )
             .unwrap();
-        assert_eq!((owner.values[0].value.clone(), owner.values[0].count), (Value::Null, 6));
+        assert_eq!(
+            (owner.values[0].value.clone(), owner.values[0].count),
+            (Value::Null, 6)
+        );
         let conf = f
             .store
-            .facets(&f.scope, &ns("fc"), &query::Path::parse("evidence.confidence").unwrap(), Some(&query::parse("evidence.confidence>=0.9").unwrap()))
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("evidence.confidence").unwrap(),
+                Some(&query::parse("evidence.confidence>=0.9").unwrap()),
+            )
             .unwrap();
-        assert_eq!((conf.values[0].value.clone(), conf.values[0].count, conf.total), (json!(0.9), 4, 4));
+        assert_eq!(
+            (
+                conf.values[0].value.clone(),
+                conf.values[0].count,
+                conf.total
+            ),
+            (json!(0.9), 4, 4)
+        );
         let none = f
             .store
-            .facets(&f.scope, &ns("nothing-here"), &query::Path::parse("severity").unwrap(), None)
+            .facets(
+                &f.scope,
+                &ns("nothing-here"),
+                &query::Path::parse("severity").unwrap(),
+                None,
+            )
             .unwrap();
         assert_eq!((none.values.len(), none.missing, none.total), (0, 0, 0));
     }

@@ -952,7 +952,14 @@ fn a_query_page_scans_a_bounded_window_and_never_another_workspace() {
         .batch(|| {
             for i in 0..n {
                 let sev = if i >= n - 5 { "high" } else { "low" };
-                put(&store, &a, "f", &format!("k{i:06}"), json!({"severity": sev})).unwrap();
+                put(
+                    &store,
+                    &a,
+                    "f",
+                    &format!("k{i:06}"),
+                    json!({"severity": sev}),
+                )
+                .unwrap();
             }
         })
         .unwrap();
@@ -975,7 +982,12 @@ fn a_query_page_scans_a_bounded_window_and_never_another_workspace() {
     assert!(!second.has_more);
     assert_eq!(second.scanned, Some(10));
     let facets = store
-        .facets(&a, &ns("f"), &agent_console::query::Path::parse("severity").unwrap(), None)
+        .facets(
+            &a,
+            &ns("f"),
+            &agent_console::query::Path::parse("severity").unwrap(),
+            None,
+        )
         .unwrap();
     assert_eq!(facets.total, n as u64);
     let mine = store.list(&b, &ns("f"), &opts_all()).unwrap();

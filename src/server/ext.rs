@@ -63,9 +63,9 @@ pub async fn facets(
     Query(params): super::routes::Params,
 ) -> ApiResult<Response> {
     let ns = parse_ns(&ns)?;
-    let field = params
-        .get("field")
-        .ok_or_else(|| Error::invalid("field is required: the member path to count, like severity"))?;
+    let field = params.get("field").ok_or_else(|| {
+        Error::invalid("field is required: the member path to count, like severity")
+    })?;
     let field = crate::query::Path::parse(field)?;
     let query = crate::query::parse_opt(params.get("where").map(String::as_str))?;
     let facets = state
