@@ -66,6 +66,45 @@ fn feed(app: &mut App, actions: Vec<Action>) {
 
 fn answer(app: &mut App, fx: Vec<Effect>) {
     for e in fx {
+        // A query over `findings` is answered as the store would: the reference meaning
+        // over its twelve documents, in one page.
+        if let Effect::LoadKeys {
+            ns,
+            generation,
+            query: Some(q),
+            ..
+        } = &e
+            && ns == "findings"
+        {
+            let rows = (0..12)
+                .map(listed_row)
+                .filter(|r| {
+                    let i: usize = r.meta.key[2..].parse().unwrap();
+                    q.matches(
+                        &Document {
+                            meta: r.meta.clone(),
+                            value: finding(i),
+                        },
+                        NOW,
+                    )
+                })
+                .collect();
+            let fx = update::update(
+                app,
+                Action::Keys {
+                    generation: *generation,
+                    append: false,
+                    result: Ok(Page {
+                        rows,
+                        cursor: None,
+                        has_more: false,
+                        scanned: 12,
+                    }),
+                },
+            );
+            answer(app, fx);
+            continue;
+        }
         if let Effect::LoadDocument {
             ns,
             key,
@@ -106,6 +145,27 @@ fn stats(ns: &str, documents: u64, bytes: u64) -> NamespaceStats {
     }
 }
 
+/// Row `i` of the `findings` listing of `app`.
+fn listed_row(i: usize) -> KeyRow {
+    let agents = [
+        "acme/sec-scanner@1.4.2",
+        "acme/dep-auditor",
+        "tui",
+        "ci\u{1b}[31m",
+    ];
+    KeyRow {
+        meta: meta(
+            "findings",
+            &format!("F-{i:03}"),
+            1 + (i as u64 % 3),
+            agents[i % 4],
+            (i as i64) * 37,
+        ),
+        reviewed: i % 3 == 1,
+        action: None,
+    }
+}
+
 /// The app of most snapshots: four namespaces, `findings` listed with 12 keys.
 fn app(read_only: bool, width: u16, height: u16) -> App {
     let mut app = App::new(session(read_only), width, height, NOW);
@@ -121,25 +181,7 @@ fn app(read_only: bool, width: u16, height: u16) -> App {
     );
     let _ = fx;
     feed(&mut app, vec![key('j'), key('j')]);
-    let agents = [
-        "acme/sec-scanner@1.4.2",
-        "acme/dep-auditor",
-        "tui",
-        "ci\u{1b}[31m",
-    ];
-    let rows = (0..12)
-        .map(|i| KeyRow {
-            meta: meta(
-                "findings",
-                &format!("F-{i:03}"),
-                1 + (i as u64 % 3),
-                agents[i % 4],
-                (i as i64) * 37,
-            ),
-            reviewed: i % 3 == 1,
-            action: None,
-        })
-        .collect();
+    let rows = (0..12).map(listed_row).collect();
     let generation = app.keys.generation;
     let fx = update::update(
         &mut app,
@@ -150,6 +192,7 @@ fn app(read_only: bool, width: u16, height: u16) -> App {
                 rows,
                 cursor: None,
                 has_more: false,
+                scanned: 0,
             }),
         },
     );
@@ -171,6 +214,13 @@ fn filtered_list() {
         &mut app,
         vec![code(KeyCode::Enter), key('/'), key('0'), key('1')],
     );
+    // While typing: nothing is asked of the store yet.
+    let typing = render(&app);
+    assert!(
+        typing.contains("/01▏  Enter: query the whole namespace"),
+        "{typing}"
+    );
+    feed(&mut app, vec![code(KeyCode::Enter)]);
     insta::assert_snapshot!(render(&app));
 }
 

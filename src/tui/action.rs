@@ -29,11 +29,13 @@ impl KeyRow {
 }
 
 /// A page of keys the worker loaded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     pub rows: Vec<KeyRow>,
     pub cursor: Option<String>,
     pub has_more: bool,
+    /// With a query: the documents the store examined for this page.
+    pub scanned: u64,
 }
 
 /// A document as loaded for display: the whole value unless it is over the preview limit,
@@ -128,6 +130,8 @@ pub enum Effect {
         ns: String,
         cursor: Option<String>,
         generation: u64,
+        /// Only the documents this query matches (the store answers it).
+        query: Option<crate::query::Query>,
     },
     LoadDocument {
         ns: String,

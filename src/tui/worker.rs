@@ -86,10 +86,11 @@ impl Worker {
                 ns,
                 cursor,
                 generation,
+                query,
             } => Action::Keys {
                 generation,
                 append: cursor.is_some(),
-                result: self.page(&ns, cursor),
+                result: self.page(&ns, cursor, query),
             },
             Effect::LoadDocument {
                 ns,
@@ -154,7 +155,12 @@ impl Worker {
         })
     }
 
-    fn page(&self, ns: &str, cursor: Option<String>) -> Result<Page> {
+    fn page(
+        &self,
+        ns: &str,
+        cursor: Option<String>,
+        query: Option<crate::query::Query>,
+    ) -> Result<Page> {
         let n = Namespace::parse(ns)?;
         let page = self.store.list(
             &self.scope,
@@ -169,7 +175,7 @@ impl Worker {
                     self.config.reviewed_field.clone(),
                     self.config.action_field.clone(),
                 ],
-                query: None,
+                query,
             },
         )?;
         let rows = page
@@ -190,6 +196,7 @@ impl Worker {
             rows,
             cursor: page.cursor,
             has_more: page.has_more,
+            scanned: page.scanned.unwrap_or(0),
         })
     }
 
@@ -274,7 +281,11 @@ mod tests {
         put(&w, "a", json!({"reviewed": true, "action": "fix"}));
         put(&w, "b", json!({"reviewed": false}));
         put(&w, "c", json!({"blob": "x".repeat(1000)}));
-        let page = w.page("findings", None).unwrap();
+        let page = w.page("findings", None, None).unwrap();
+        let q = crate::query::parse("!reviewed has:blob").unwrap();
+        let only = w.page("findings", None, Some(q)).unwrap();
+        assert_eq!(only.rows.len(), 1);
+        assert_eq!((only.rows[0].meta.key.as_str(), only.scanned), ("c", 3));
         let got: Vec<_> = page
             .rows
             .iter()
@@ -330,6 +341,7 @@ mod tests {
             ns: "n".into(),
             cursor: cursor.map(String::from),
             generation,
+            query: None,
         };
         let out = coalesce(vec![
             load(1),

@@ -36,6 +36,7 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     }
                     app.keys.cursor = page.cursor;
                     app.keys.has_more = page.has_more;
+                    app.keys.scanned += page.scanned;
                     app.keys.refresh_view();
                     if let Some(k) = keep
                         && let Some(p) = position(&app.keys, &k)
