@@ -346,3 +346,72 @@ fn resizing_never_breaks_rendering() {
         render(&app);
     }
 }
+
+#[test]
+fn bulk_action_on_a_query_preview_progress_and_report() {
+    let mut app = app(false, 140, 24);
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    feed(&mut app, "/severity=high".chars().map(key).collect());
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    assert_eq!(app.keys.rows.len(), 4);
+    feed(&mut app, vec![key('B')]);
+    let choose = render(&app);
+    assert!(
+        choose.contains("On all 4 documents matching: severity=high"),
+        "{choose}"
+    );
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("bulk_preview", render(&app));
+    let fx = update::update(&mut app, key('y'));
+    let targets: Vec<(String, u64)> = fx
+        .iter()
+        .flat_map(|e| match e {
+            Effect::Bulk { targets, .. } => targets.clone(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [("F-000", 1), ("F-003", 1), ("F-006", 1), ("F-009", 1)].map(|(k, v)| (k.to_string(), v))
+    );
+    // Someone else changed F-003 in between: it is reported and left alone.
+    let results = targets
+        .iter()
+        .map(|(k, v)| {
+            let r = if k == "F-003" {
+                Err(agent_console::Error::new(
+                    agent_console::ErrorKind::Conflict,
+                    "version mismatch",
+                ))
+            } else {
+                Ok(Some(meta("findings", k, v + 1, "tui", 0)))
+            };
+            (k.clone(), r)
+        })
+        .collect();
+    // (The document reload it asks for is not answered: this test's documents are fixed.)
+    let fx = update::update(
+        &mut app,
+        Action::Bulk {
+            ns: "findings".into(),
+            results,
+        },
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadNamespaces)));
+    let report = render(&app);
+    assert!(
+        report.contains("done 3   changed by someone else 1   failed 0"),
+        "{report}"
+    );
+    insta::assert_snapshot!("bulk_report", report);
+    let reviewed: Vec<&str> = app
+        .keys
+        .rows
+        .iter()
+        .filter(|r| r.reviewed)
+        .map(|r| r.meta.key.as_str())
+        .collect();
+    assert_eq!(reviewed, ["F-000", "F-006", "F-009"]);
+    feed(&mut app, vec![code(KeyCode::Esc)]);
+    assert!(app.modal.is_none());
+}

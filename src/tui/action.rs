@@ -119,6 +119,11 @@ pub enum Action {
         entry: super::undo::UndoEntry,
         result: Result<Option<Meta>, Error>,
     },
+    /// Results of one chunk of a bulk action, one per key (`None`: deleted).
+    Bulk {
+        ns: String,
+        results: Vec<(String, Result<Option<Meta>, Error>)>,
+    },
     /// A mouse event (only with `mouse = true`).
     Mouse(ratatui::crossterm::event::MouseEvent),
 }
@@ -159,6 +164,12 @@ pub enum Effect {
     DeleteNamespace {
         ns: String,
     },
+    /// One write applied to each `(key, expected_version)`, each conditional on it.
+    Bulk {
+        ns: String,
+        write: BulkWrite,
+        targets: Vec<(String, u64)>,
+    },
     /// Suspend the terminal and edit `text` in $EDITOR.
     ExternalEdit {
         text: String,
@@ -189,6 +200,15 @@ pub enum Effect {
     SwitchProfile {
         name: String,
     },
+}
+
+/// The write of a bulk action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkWrite {
+    Patch(Map<String, Value>),
+    /// Keep the value, expire this many seconds from now.
+    Ttl(u64),
+    Delete,
 }
 
 impl Effect {

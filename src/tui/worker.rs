@@ -2,7 +2,7 @@
 //! each result back as an `Action`, so the UI never waits on storage. Superseded loads
 //! (the user moved on before they ran) are skipped.
 
-use super::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
+use super::action::{Action, BulkWrite, Effect, KeyRow, Loaded, Page, SaveOutcome};
 use super::components::keys::PAGE;
 use crate::config::TuiConfig;
 use crate::error::{ErrorKind, Result};
@@ -147,6 +147,17 @@ impl Worker {
                 let result = Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
                 Action::NamespaceDeleted { ns, result }
             }
+            Effect::Bulk { ns, write, targets } => {
+                let results = targets
+                    .into_iter()
+                    .map(|(key, version)| {
+                        let r = names(&ns, &key)
+                            .and_then(|(n, k)| self.bulk_one(&n, &k, &write, version));
+                        (key, r)
+                    })
+                    .collect();
+                Action::Bulk { ns, results }
+            }
             Effect::ExternalEdit { .. }
             | Effect::Quit
             | Effect::Copy { .. }
@@ -198,6 +209,34 @@ impl Worker {
             has_more: page.has_more,
             scanned: page.scanned.unwrap_or(0),
         })
+    }
+
+    /// One document of a bulk action, written only if it is still at `version`.
+    fn bulk_one(
+        &self,
+        ns: &Namespace,
+        key: &Key,
+        write: &BulkWrite,
+        version: u64,
+    ) -> Result<Option<crate::model::Meta>> {
+        let (store, scope) = (&self.store, &self.scope);
+        match write {
+            BulkWrite::Patch(p) => store
+                .patch(scope, ns, key, p.clone(), Some(version))
+                .map(Some),
+            BulkWrite::Delete => store.delete(scope, ns, key, Some(version)).map(|()| None),
+            BulkWrite::Ttl(secs) => {
+                let doc = store.get(scope, ns, key)?;
+                let opts = PutOptions {
+                    expected_version: Some(version),
+                    ttl: Some(*secs),
+                    ..PutOptions::default()
+                };
+                store
+                    .put(scope, ns, key, doc.value, &opts)
+                    .map(|w| Some(w.meta))
+            }
+        }
     }
 
     pub(crate) fn document(&self, ns: &str, key: &str) -> Result<Loaded> {

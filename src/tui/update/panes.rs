@@ -97,6 +97,7 @@ pub(crate) fn run(app: &mut App, cmd: Cmd, fx: &mut Vec<Effect>) {
             super::copy::copy(app, cmd, fx)
         }
         Cmd::Palette => crate::tui::palette::open(app),
+        Cmd::Bulk => writes::bulk(app),
         _ => {}
     }
 }
