@@ -238,7 +238,7 @@ impl BulkState {
 fn duration(s: u64) -> String {
     match s {
         DAY => "1 day".into(),
-        s if s % DAY == 0 => format!("{} days", s / DAY),
+        s if s.is_multiple_of(DAY) => format!("{} days", s / DAY),
         s => format!("{s} s"),
     }
 }

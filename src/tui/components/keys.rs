@@ -167,11 +167,10 @@ impl KeysPane {
             };
         };
         let matched = thousands(self.rows.len() as u64);
-        let pct = if self.ns_docs == 0 {
-            0
-        } else {
-            (self.scanned * 100 / self.ns_docs).min(99)
-        };
+        let pct = (self.scanned * 100)
+            .checked_div(self.ns_docs)
+            .unwrap_or(0)
+            .min(99);
         let mut s = format!("  {matched} of {} match", thousands(self.ns_docs));
         if self.scanning() {
             s.push_str(&format!(" · scanning {pct}% (Esc stops)"));
@@ -336,7 +335,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
