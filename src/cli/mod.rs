@@ -5,6 +5,7 @@
 mod config_cmd;
 mod delete;
 mod demo;
+mod diff;
 mod export;
 mod get;
 mod history;
@@ -15,10 +16,13 @@ mod keys;
 mod list;
 pub mod output;
 mod progress;
+mod revert;
 mod serve;
 mod set;
+mod shell;
 mod stats;
 mod tui;
+mod watch;
 mod workspaces;
 
 use crate::config::{Config, Profile};
@@ -100,6 +104,12 @@ pub enum Command {
     Incr(incr::IncrArgs),
     /// List the retained versions of a document, or print one.
     History(history::HistoryArgs),
+    /// Show what changed between two versions of a document (a unified diff).
+    Diff(diff::DiffArgs),
+    /// Make an earlier version's value the current one again (a new, conditional write).
+    Revert(revert::RevertArgs),
+    /// Follow the changes of a namespace or a document as they happen.
+    Watch(watch::WatchArgs),
     /// Statistics of one namespace or of all: documents, bytes, created, last updated.
     Stats(stats::StatsArgs),
     /// Write documents as JSON lines (all namespaces, or the ones named), for backup or a move.
@@ -121,6 +131,10 @@ pub enum Command {
     Tui(tui::TuiArgs),
     /// Build a demo store with realistic agent state and open the TUI on it.
     Demo(demo::DemoArgs),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff; `console man | man -l -` shows it).
+    Man(shell::ManArgs),
 }
 
 /// Everything a command needs: the settings, the store and the scope it acts in.
@@ -231,6 +245,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve::run(&global, a),
         Command::Tui(a) => tui::run(&global, a),
         Command::Demo(a) => demo::run(&global, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -241,12 +257,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Delete(a) => delete::run(&ctx, a),
                 Command::Incr(a) => incr::run(&ctx, a),
                 Command::History(a) => history::run(&ctx, a),
+                Command::Diff(a) => diff::run(&ctx, a),
+                Command::Revert(a) => revert::run(&ctx, a),
+                Command::Watch(a) => watch::run(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
                 Command::Export(a) => export::run(&ctx, a),
                 Command::Import(a) => import::run(&ctx, a),
                 Command::Keys(c) => keys::run(&ctx, c),
-                Command::Config(_) | Command::Serve(_) | Command::Tui(_) | Command::Demo(_) => {
+                Command::Config(_)
+                | Command::Serve(_)
+                | Command::Tui(_)
+                | Command::Demo(_)
+                | Command::Completions(_)
+                | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -120,6 +120,17 @@ pub struct NamespaceStats {
     pub updated_at: String,
 }
 
+impl NamespaceStats {
+    /// The members as serialised (what `console list --fields` can pick).
+    pub const FIELDS: [&str; 5] = [
+        "namespace",
+        "documents",
+        "bytes",
+        "created_at",
+        "updated_at",
+    ];
+}
+
 /// One entry of the store's change log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
