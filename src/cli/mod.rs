@@ -2,6 +2,7 @@
 //! the context every command opens (config, store, scope), and dispatch to one file per
 //! subcommand.
 
+mod backup;
 mod config_cmd;
 mod delete;
 mod demo;
@@ -134,6 +135,10 @@ pub enum Command {
     Tui(tui::TuiArgs),
     /// Build a demo store with realistic agent state and open the TUI on it.
     Demo(demo::DemoArgs),
+    /// Copy the embedded store, consistently, while it is in use (a server may be serving it).
+    Backup(backup::BackupArgs),
+    /// Replace the embedded store's contents with a backup's.
+    Restore(backup::RestoreArgs),
     /// Print the shell completion script for bash, zsh, fish or PowerShell.
     Completions(shell::CompletionsArgs),
     /// Print the manual page (roff; `console man | man -l -` shows it).
@@ -263,6 +268,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Diff(a) => diff::run(&ctx, a),
                 Command::Revert(a) => revert::run(&ctx, a),
                 Command::Watch(a) => watch::run(&ctx, a),
+                Command::Backup(a) => backup::run_backup(&ctx, a),
+                Command::Restore(a) => backup::run_restore(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Facets(a) => facets::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),

@@ -2,6 +2,7 @@
 //! and `Store`, the closed set of backends that implement it. Rules shared by all backends
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
+pub mod backup;
 pub mod cursor;
 mod deferred;
 pub mod feed;
