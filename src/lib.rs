@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod model;
 pub mod server;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod tui;
