@@ -3,7 +3,7 @@
 use super::Ctx;
 use super::output::{print_json, print_table, select_fields, stdout_is_terminal};
 use crate::model::{self, Meta, Namespace};
-use crate::store::{Backend, DEFAULT_LIMIT, KeyPage, ListOptions, NamespaceStats};
+use crate::store::{DEFAULT_LIMIT, KeyPage, ListOptions, NamespaceStats};
 use crate::text::{human_bytes, relative_time};
 use clap::Args;
 use serde_json::{Value, json};
@@ -163,17 +163,14 @@ fn ago(time: &str, now: i64) -> String {
 /// its documents in `demo`, not in `default`); `always`: say it is empty even without any.
 fn hint_other_workspaces(ctx: &Ctx, always: bool) {
     let ws = ctx.scope.workspace.as_str();
-    let others: Vec<String> = match &ctx.store.backend {
-        Backend::Sqlite(s) => s
-            .workspaces()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| w.slug)
-            .filter(|slug| slug != ws)
-            .collect(),
-        #[allow(unreachable_patterns)]
-        _ => Vec::new(),
-    };
+    let others: Vec<String> = ctx
+        .store
+        .workspaces()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| w.slug)
+        .filter(|slug| slug != ws)
+        .collect();
     if others.is_empty() {
         if always {
             eprintln!("no documents in workspace {ws}");

@@ -207,13 +207,12 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 pub async fn render(State(state): State<AppState>) -> Response {
     let sizes = state
         .run(|store| {
-            let admin = super::sqlite(store)?;
             let mut out = Vec::new();
-            for ws in admin.workspaces()? {
+            for ws in store.workspaces()? {
                 let slug = crate::model::Workspace::parse(&ws.slug)?;
                 let scope = crate::store::Scope::new(slug.clone(), "metrics");
                 let documents: u64 = store.stats(&scope, None)?.iter().map(|s| s.documents).sum();
-                out.push((ws.slug, admin.usage(&slug)?.used_bytes, documents));
+                out.push((ws.slug, store.usage(&slug)?.used_bytes, documents));
             }
             Ok(out)
         })

@@ -402,6 +402,60 @@ impl RemoteStore {
     pub fn location(&self) -> String {
         self.options.url.clone()
     }
+
+    // ---- what a server needs beyond the wire: read through the wire, or refused ----
+
+    pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
+        let doc = self.get(scope, ns, key)?;
+        Ok((doc.meta, crate::model::compact(&doc.value)))
+    }
+
+    pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
+        match self.get(scope, ns, key) {
+            Ok(doc) => Ok(Some(doc.meta.version)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn usage(&self, _ws: &Workspace) -> Result<super::Usage> {
+        Err(super::not_here("workspace quotas"))
+    }
+
+    pub fn workspaces(&self) -> Result<Vec<super::WorkspaceInfo>> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn upsert_workspace(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _tier: Option<super::Tier>,
+    ) -> Result<super::WorkspaceInfo> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn create_key(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _actor: Option<&str>,
+        _read_only: bool,
+    ) -> Result<super::keys::NewKey> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn revoke_key(&self, _id: &str) -> Result<super::keys::KeyInfo> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn authenticate(&self, _token: &str) -> Result<std::sync::Arc<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
+    }
 }
 
 impl RemoteStore {
