@@ -351,7 +351,8 @@ fn set_takes_a_literal_a_file_or_stdin() {
     assert!(meta.get("value").is_none(), "{meta}");
 
     let missing = env.root.join("nope.json");
-    env.fails(&["set", "ns", "x", &at(&missing)], 5);
+    // A file that cannot be read is an I/O failure (exit 1, cli.md), not invalid input.
+    env.fails(&["set", "ns", "x", &at(&missing)], 1);
     env.fails(&["get", "ns", "x"], 3);
     env.fails(&["set", "ns", "x"], 2);
 }
