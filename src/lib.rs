@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod query;
 pub mod server;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod tui;

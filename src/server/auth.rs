@@ -7,12 +7,10 @@ use super::envelope::ApiError;
 use super::ratelimit;
 use crate::error::{Error, ErrorKind};
 use crate::store::Scope;
-use crate::store::keys;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -80,10 +78,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
         AuthMode::Keys => {
             let token = bearer(headers)?;
             let info = state
-                .point_read(|s| match &state.inner.keys {
-                    Some(cache) => cache.authenticate(super::sqlite(s)?, token),
-                    None => keys::authenticate(super::sqlite(s)?, token).map(Arc::new),
-                })
+                .point_read(|s| s.authenticate(token))
                 .map_err(|e| e.0)?;
             let ws = crate::model::Workspace::parse(&info.workspace)?;
             (
@@ -127,6 +122,7 @@ impl FromRequestParts<AppState> for Caller {
             match limiter.check(id) {
                 Ok(b) => super::envelope::report_budget(b),
                 Err((e, b)) => {
+                    state.inner.metrics.rate_limited();
                     let mut r = ApiError(e).into_response();
                     ratelimit::set_headers(r.headers_mut(), b);
                     return Err(r);

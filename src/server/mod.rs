@@ -5,15 +5,15 @@
 pub mod auth;
 pub mod envelope;
 pub mod ext;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod sse;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::Workspace;
-use crate::store::sqlite::Usage;
-use crate::store::{Backend, SqliteStore, Store};
+use crate::store::{SqliteStore, Store, Usage};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -37,6 +37,8 @@ pub struct ServerOptions {
     pub heartbeat: Duration,
     /// How often a change feed polls the change log when nothing woke it.
     pub poll_interval: Duration,
+    /// Serve `GET /metrics` on this router (off when it has its own listener, or disabled).
+    pub metrics_route: bool,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +49,7 @@ impl Default for ServerOptions {
             rate_limit_per_minute: 0,
             heartbeat: Duration::from_secs(15),
             poll_interval: Duration::from_millis(150),
+            metrics_route: true,
         }
     }
 }
@@ -67,8 +70,7 @@ pub(crate) struct Inner {
     writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
-    /// Keys verified since the last revocation.
-    pub(crate) keys: Option<crate::store::keys::KeyCache>,
+    pub(crate) metrics: metrics::Metrics,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
     pub(crate) changed: Notify,
     /// Becomes `true` when the server shuts down: change feeds end.
@@ -87,7 +89,7 @@ impl AppState {
         let (writes, queue) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
-            keys: sqlite(&store).ok().map(crate::store::keys::KeyCache::new),
+            metrics: metrics::Metrics::default(),
             store,
             writes,
             options,
@@ -102,8 +104,10 @@ impl AppState {
         AppState { inner }
     }
 
-    /// Runs a write on the executor: it joins the writes queued with it in one transaction
-    /// (group commit), and its result is returned only once that transaction is durable.
+    /// Runs a write. On a store that groups writes (SQLite) it goes to the executor: it
+    /// joins the writes queued with it in one transaction (group commit), and its result
+    /// is returned only once that transaction is durable. Otherwise (PostgreSQL) it runs
+    /// on the blocking pool in its own transaction, side by side with others.
     /// Also returns the caller's workspace usage (the `X-Storage-*` headers of every write)
     /// as of that transaction's commit: read once per workspace at the end of the batch.
     pub(crate) async fn write<T: Send + 'static>(
@@ -111,6 +115,17 @@ impl AppState {
         caller: &Caller,
         op: impl FnOnce(&Store) -> Result<T> + Send + 'static,
     ) -> Result<(T, Usage), ApiError> {
+        if !self.inner.store.groups_writes() {
+            let ws = caller.scope.workspace.clone();
+            let out = self
+                .run(move |s| {
+                    let value = op(s)?;
+                    Ok((value, s.usage(&ws)?))
+                })
+                .await?;
+            self.notify_write();
+            return Ok(out);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let ws = caller.scope.workspace.clone();
         let job: Job = Box::new(move |store| {
@@ -127,7 +142,7 @@ impl AppState {
         self.notify_write();
         let usage = match usage {
             Some(u) => u,
-            None => self.point_read(|s| sqlite(s)?.usage(&caller.scope.workspace))?,
+            None => self.point_read(|s| s.usage(&caller.scope.workspace))?,
         };
         Ok((value, usage))
     }
@@ -147,8 +162,15 @@ impl AppState {
     /// Runs a point read (an indexed lookup of one row, served from SQLite's page cache in
     /// microseconds) on the current task. Moving such a read to the blocking pool costs
     /// more than the read itself; anything that writes, scans or waits stays on `run`.
+    /// On a store that is not embedded (a read is a network round trip), the task's
+    /// thread is handed over to the runtime's other tasks while it waits.
     pub(crate) fn point_read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T, ApiError> {
-        f(&self.inner.store).map_err(ApiError)
+        let store = &self.inner.store;
+        if store.groups_writes() {
+            f(store).map_err(ApiError)
+        } else {
+            tokio::task::block_in_place(|| f(store)).map_err(ApiError)
+        }
     }
 
     /// Tells change feeds that something was written.
@@ -176,6 +198,7 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             }
         }
         let store = &inner.store;
+        let (size, started) = (jobs.len(), std::time::Instant::now());
         // A job that panics (a bug) drops its reply, so its request fails alone; the
         // executor and the other writes of the batch go on.
         let run = |jobs: Vec<Job>| {
@@ -190,19 +213,20 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             let mut usages: Vec<(Workspace, Option<Usage>)> = Vec::new();
             for ws in done.iter().filter_map(|(ws, _)| ws.as_ref()) {
                 if !usages.iter().any(|(seen, _)| seen == ws) {
-                    let usage = sqlite(store).and_then(|s| s.usage_in_write(ws)).ok();
+                    let usage = store.usage_in_batch(ws).ok();
                     usages.push((ws.clone(), usage));
                 }
             }
             (done, usages)
         };
-        let ((done, usages), commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
+        let ((done, usages), commit) = match store.write_batch(|| run(jobs)) {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "the write executor cannot reach the store");
                 continue;
             }
         };
+        inner.metrics.write_batch(size, started.elapsed());
         for (ws, answer) in done {
             let usage = ws.and_then(|ws| usages.iter().find(|(seen, _)| *seen == ws)?.1);
             answer(commit.clone(), usage);
@@ -221,18 +245,6 @@ pub fn tune_store(store: &SqliteStore) -> Result<()> {
     store.checkpoint_in_background()?;
     store.share_read_snapshots(READ_SNAPSHOT_WINDOW);
     Ok(())
-}
-
-/// The embedded backend behind a store (keys and usage live there).
-pub(crate) fn sqlite(store: &Store) -> Result<&SqliteStore> {
-    match &store.backend {
-        Backend::Sqlite(s) => Ok(s),
-        #[allow(unreachable_patterns)]
-        _ => Err(Error::new(
-            ErrorKind::InvalidInput,
-            "console serve needs an embedded store",
-        )),
-    }
 }
 
 /// The whole HTTP interface.
@@ -265,13 +277,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/storage/{ns}/{key}/_incr", post(ext::incr));
     let body_limit = state.inner.options.body_limit_bytes;
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(routes::healthz))
-        .route("/openapi.json", get(openapi::document))
-        .merge(storage)
+        .route("/openapi.json", get(openapi::document));
+    if state.inner.options.metrics_route {
+        app = app.route("/metrics", get(metrics::render));
+    }
+    app.merge(storage)
         .fallback(envelope::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(envelope::RequestIdLayer)
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`console serve --metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(envelope::not_found)
         .with_state(state)
 }
 

@@ -7,10 +7,10 @@ use super::openapi::{
     DocumentDeleted, DocumentEnvelope, DocumentValue, ErrorEnvelope, Health, KeyList,
     MetadataEnvelope, NamespaceDeleted, NamespaceList, WorkspaceEntry, WorkspaceList,
 };
-use super::{AppState, Caller, sqlite};
+use super::{AppState, Caller};
 use crate::error::{Error, Result};
 use crate::model::{self, Key, Meta, Namespace};
-use crate::store::sqlite::Usage;
+use crate::store::Usage;
 use crate::store::{DEFAULT_LIMIT, ListOptions, PutOptions};
 use axum::Json;
 use axum::body::Bytes;
@@ -170,7 +170,7 @@ pub async fn workspaces(
     let ws = caller.scope.workspace.clone();
     let name = state
         .run(move |s| {
-            let all = sqlite(s)?.workspaces()?;
+            let all = s.workspaces()?;
             Ok(all
                 .into_iter()
                 .find(|w| w.slug == ws.as_str())
@@ -256,7 +256,7 @@ pub async fn get_document(
     Path((ns, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
-    let (meta, value) = state.point_read(|s| sqlite(s)?.get_raw(&caller.scope, &ns, &key))?;
+    let (meta, value) = state.point_read(|s| s.get_raw(&caller.scope, &ns, &key))?;
     // The document envelope is the metadata envelope plus `value`: splice the stored text
     // (compact JSON the store wrote) in rather than parse and re-encode it.
     let mut body = Vec::with_capacity(value.len() + 320);
@@ -287,7 +287,7 @@ fn expected(
     match cond {
         None => Ok(None),
         Some(IfMatch::Version(v)) => Ok(Some(v)),
-        Some(IfMatch::Any) => match sqlite(store)?.current_version(&caller.scope, ns, key)? {
+        Some(IfMatch::Any) => match store.current_version(&caller.scope, ns, key)? {
             Some(v) => Ok(Some(v)),
             None => {
                 Err(Error::conflict(None, None).with_message("If-Match: * but no document exists"))

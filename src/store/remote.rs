@@ -135,7 +135,16 @@ impl RemoteStore {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        Err(envelope_error(resp))
+        let mut err = envelope_error(resp);
+        if err.kind == ErrorKind::Unauthorized && self.options.api_key.is_none() {
+            // The server's words are for HTTP clients; a console user sets a flag.
+            err.message = format!(
+                "no API key was sent: pass --api-key KEY, set CONSOLE_API_KEY, or give the \
+                 profile api_key_env or api_key_command (the server said: {})",
+                err.message
+            );
+        }
+        Err(err)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {
@@ -392,6 +401,60 @@ impl RemoteStore {
 
     pub fn location(&self) -> String {
         self.options.url.clone()
+    }
+
+    // ---- what a server needs beyond the wire: read through the wire, or refused ----
+
+    pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
+        let doc = self.get(scope, ns, key)?;
+        Ok((doc.meta, crate::model::compact(&doc.value)))
+    }
+
+    pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
+        match self.get(scope, ns, key) {
+            Ok(doc) => Ok(Some(doc.meta.version)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn usage(&self, _ws: &Workspace) -> Result<super::Usage> {
+        Err(super::not_here("workspace quotas"))
+    }
+
+    pub fn workspaces(&self) -> Result<Vec<super::WorkspaceInfo>> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn upsert_workspace(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _tier: Option<super::Tier>,
+    ) -> Result<super::WorkspaceInfo> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn create_key(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _actor: Option<&str>,
+        _read_only: bool,
+    ) -> Result<super::keys::NewKey> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn revoke_key(&self, _id: &str) -> Result<super::keys::KeyInfo> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn authenticate(&self, _token: &str) -> Result<std::sync::Arc<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
     }
 }
 

@@ -44,21 +44,7 @@ impl Default for SqliteOptions {
     }
 }
 
-/// A workspace row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct WorkspaceInfo {
-    pub slug: String,
-    pub name: String,
-    pub tier: Tier,
-    pub created_at: String,
-}
-
-/// Bytes used by a workspace and its bound, for the `X-Storage-*` headers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Usage {
-    pub used_bytes: u64,
-    pub limit_bytes: Option<u64>,
-}
+pub use super::{Usage, WorkspaceInfo};
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -72,6 +58,8 @@ pub struct SqliteStore {
     restart_wanted: Arc<AtomicBool>,
     /// The counters, change-log entries and tiers of the open write transaction.
     pending: Arc<Pending>,
+    /// The keys verified by `authenticate`, made on its first use.
+    key_cache: OnceLock<super::keys::KeyCache>,
 }
 
 impl Drop for SqliteStore {
@@ -80,6 +68,11 @@ impl Drop for SqliteStore {
             stop.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -392,6 +385,7 @@ impl SqliteStore {
             checkpointer: Mutex::new(None),
             restart_wanted: Arc::new(AtomicBool::new(false)),
             pending: Arc::new(Pending::new(changes_limit)),
+            key_cache: OnceLock::new(),
         };
         let reader = store.connect()?;
         let version: usize = reader.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -1560,6 +1554,12 @@ impl SqliteStore {
         f: impl FnOnce(&Connection, i64) -> Result<T>,
     ) -> Result<T> {
         self.write(f)
+    }
+
+    /// The keys this store has verified (see `keys::KeyCache`).
+    pub(crate) fn key_cache(&self) -> &super::keys::KeyCache {
+        self.key_cache
+            .get_or_init(|| super::keys::KeyCache::new(self))
     }
 
     /// Runs `f` on a read connection: for administration modules of this backend.
