@@ -196,7 +196,7 @@ fn a_bulk_review_of_a_query_changes_exactly_its_matches_and_leaves_a_concurrent_
     s.keys(&["/"]);
     s.type_text("severity=high !reviewed");
     s.keys(&["Enter"]);
-    s.wait_for("5 of 30 match");
+    s.wait("5 of 30 match", 30);
     s.keys(&["B"]);
     s.wait_for("On all 5 documents matching: severity=high !reviewed");
     s.keys(&["Enter"]);
@@ -208,7 +208,7 @@ fn a_bulk_review_of_a_query_changes_exactly_its_matches_and_leaves_a_concurrent_
         json!({"severity": "high", "reviewed": false, "owner": "someone"}),
     );
     s.keys(&["y"]);
-    let report = s.wait_for("done 4   changed by someone else 1   failed 0");
+    let report = s.wait("done 4   changed by someone else 1   failed 0", 30);
     assert!(
         report.contains("f-09  changed since the query: left alone"),
         "{report}"
