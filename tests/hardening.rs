@@ -61,7 +61,11 @@ fn versions_near_the_integer_limit_are_refused_and_the_document_stays_writable()
     let (s, k) = server();
     let c = client();
     // A version no write could follow is refused up front.
-    for big in ["9223372036854775807", "9223372036854775808", "18446744073709551615"] {
+    for big in [
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+    ] {
         let r = req(
             &c,
             &s,
@@ -223,7 +227,11 @@ fn a_resume_point_ahead_of_the_log_is_an_explicit_error() {
         assert_eq!(r.status(), 201);
     }
     for id in ["1000000", &u64::MAX.to_string()] {
-        for path in ["/storage/t/_watch", "/storage/_watch", "/storage/t/k1/_watch"] {
+        for path in [
+            "/storage/t/_watch",
+            "/storage/_watch",
+            "/storage/t/k1/_watch",
+        ] {
             let feed = req(&c, &s, Method::GET, path, &k)
                 .header("Last-Event-ID", id)
                 .send()
@@ -235,11 +243,20 @@ fn a_resume_point_ahead_of_the_log_is_an_explicit_error() {
             assert_eq!(data["code"], "FEED_TRUNCATED", "{data}");
             assert_eq!(data["last_seq"], 3, "{data}");
         }
-        let r = req(&c, &s, Method::GET, &format!("/storage/_changes?after={id}"), &k)
-            .send()
-            .unwrap();
+        let r = req(
+            &c,
+            &s,
+            Method::GET,
+            &format!("/storage/_changes?after={id}"),
+            &k,
+        )
+        .send()
+        .unwrap();
         let v = expect_error(r, 400, "INVALID_INPUT");
-        assert!(v["error"]["message"].as_str().unwrap().contains("last_seq"), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("last_seq"),
+            "{v}"
+        );
     }
     // The end of the log itself is a valid resume point.
     let r = req(&c, &s, Method::GET, "/storage/_changes?after=3", &k)
@@ -305,7 +322,10 @@ fn unknown_query_parameters_are_refused() {
         let r = req(&c, &s, Method::GET, path, &k).send().unwrap();
         let v = expect_error(r, 400, "INVALID_INPUT");
         assert!(
-            v["error"]["message"].as_str().unwrap().contains("parameter"),
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("parameter"),
             "{path}: {v}"
         );
     }
@@ -320,9 +340,15 @@ fn unknown_query_parameters_are_refused() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
-    let r = req(&c, &s, Method::GET, "/storage/n?limit=5&prefix=d&detail=true", &k)
-        .send()
-        .unwrap();
+    let r = req(
+        &c,
+        &s,
+        Method::GET,
+        "/storage/n?limit=5&prefix=d&detail=true",
+        &k,
+    )
+    .send()
+    .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -356,8 +382,10 @@ fn status_of(answer: &str) -> u16 {
 
 fn head_has(answer: &str, header: &str) -> bool {
     let head = answer.split("\r\n\r\n").next().unwrap_or("");
-    head.lines()
-        .any(|l| l.to_ascii_lowercase().starts_with(&header.to_ascii_lowercase()))
+    head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with(&header.to_ascii_lowercase())
+    })
 }
 
 #[test]
@@ -392,7 +420,10 @@ fn an_early_refusal_before_the_body_says_connection_close() {
 #[test]
 fn errors_of_the_http_layer_carry_the_envelope_and_a_request_id() {
     let (s, _k) = server();
-    let long = format!("GET /storage/{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    let long = format!(
+        "GET /storage/{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(100_000)
+    );
     let mut raw_ff = b"GET /storage/n/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
     let cases: Vec<(Vec<u8>, u16)> = vec![
         (b"GET /storage/a b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
@@ -421,6 +452,211 @@ fn errors_of_the_http_layer_carry_the_envelope_and_a_request_id() {
         let v: Value = serde_json::from_str(body)
             .unwrap_or_else(|_| panic!("{shown}: body is not JSON: {answer}"));
         assert_eq!(v["error"]["code"], "INVALID_INPUT", "{v}");
-        assert!(v["metadata"]["request_id"].as_str().unwrap().starts_with("req_"));
+        assert!(
+            v["metadata"]["request_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("req_")
+        );
     }
+}
+
+// ---------------------------------------------------------------- timeouts
+
+fn quick_timeouts() -> ServerOptions {
+    ServerOptions {
+        header_timeout: Duration::from_secs(1),
+        body_timeout: Duration::from_secs(1),
+        ..ServerOptions::default()
+    }
+}
+
+/// Opens a connection, sends `raw` (piece by piece, `gap` apart) and returns what came
+/// back and how long until the server closed the connection (`None`: still open after
+/// `within`).
+fn until_closed(
+    s: &TestServer,
+    pieces: &[&[u8]],
+    gap: Duration,
+    within: Duration,
+) -> (String, Option<Duration>) {
+    let addr = s.base.trim_start_matches("http://");
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    let started = Instant::now();
+    for p in pieces {
+        if sock.write_all(p).is_err() {
+            break;
+        }
+        std::thread::sleep(gap);
+    }
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return (String::from_utf8_lossy(&out).into_owned(), None);
+        }
+        sock.set_read_timeout(Some(left)).unwrap();
+        match sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(_) => return (String::from_utf8_lossy(&out).into_owned(), None),
+        }
+    }
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        Some(started.elapsed()),
+    )
+}
+
+#[test]
+fn slow_silent_and_idle_connections_are_closed() {
+    let s = TestServer::start(quick_timeouts());
+    let k = s.key("acme");
+    let within = Duration::from_secs(6);
+    // Nothing at all.
+    let (_, closed) = until_closed(&s, &[], Duration::ZERO, within);
+    assert!(closed.is_some(), "a silent connection stayed open");
+    // Half a head, then nothing.
+    let (_, closed) = until_closed(
+        &s,
+        &[b"GET /healthz HTTP/1.1\r\nHost: x\r\n"],
+        Duration::ZERO,
+        within,
+    );
+    assert!(closed.is_some(), "a half head stayed open");
+    // Slowloris: one header line every 300 ms, never the end of the head.
+    let drip: Vec<&[u8]> = std::iter::once(&b"GET /healthz HTTP/1.1\r\n"[..])
+        .chain(std::iter::repeat_n(&b"X-A: b\r\n"[..], 12))
+        .collect();
+    let (_, closed) = until_closed(&s, &drip, Duration::from_millis(300), within);
+    let closed = closed.expect("a dripping head stayed open");
+    assert!(closed < Duration::from_secs(5), "{closed:?}");
+    // A body that stalls: refused with the envelope, and the connection closes.
+    let head = format!(
+        "PUT /storage/n/d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {k}\r\nContent-Length: 100\r\n\r\n{{\"a\":"
+    );
+    let (answer, closed) = until_closed(&s, &[head.as_bytes()], Duration::ZERO, within);
+    assert!(closed.is_some(), "a stalled body stayed open: {answer}");
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    assert!(head_has(&answer, "x-request-id: req_"), "{answer}");
+    // An idle keep-alive connection after a complete exchange.
+    let (answer, closed) = until_closed(
+        &s,
+        &[b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"],
+        Duration::ZERO,
+        within,
+    );
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(
+        closed.is_some(),
+        "an idle keep-alive connection stayed open"
+    );
+    // Nothing of the stalled write landed.
+    let r = req(&client(), &s, Method::GET, "/storage/n/d", &k)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// `console serve` on a temporary store: the child and its base URL.
+fn serve_binary(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_console"))
+        .env("CONSOLE_CONFIG_DIR", dir.join("config"))
+        .env("CONSOLE_DATA_DIR", dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .arg("--store")
+        .arg(dir.join("store.db"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    (child, base)
+}
+
+#[test]
+fn sigterm_exits_within_the_grace_period_while_clients_hold_half_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = serve_binary(
+        dir.path(),
+        &[
+            "--no-auth",
+            "--header-timeout",
+            "120",
+            "--body-timeout",
+            "120",
+            "--shutdown-grace",
+            "1",
+        ],
+    );
+    let c = client();
+    let r = c
+        .put(format!("{base}/storage/n/acked"))
+        .json(&json!({"a": 1}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let addr = base.trim_start_matches("http://");
+    // One client with half a head, one with half a body: both would hold the server.
+    let mut half_head = std::net::TcpStream::connect(addr).unwrap();
+    half_head
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut half_body = std::net::TcpStream::connect(addr).unwrap();
+    half_body
+        .write_all(b"PUT /storage/n/half HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"a\"")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let st = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut exited = None;
+    while sent.elapsed() < Duration::from_secs(10) {
+        if let Some(st) = child.try_wait().unwrap() {
+            exited = Some((st, sent.elapsed()));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if exited.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let (status, took) = exited.expect("the server did not exit within 10 s of SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "took {took:?} with a 1 s grace period"
+    );
+    drop((half_head, half_body));
+    // The acknowledged write is in the store; the half one is not.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_console"))
+        .env("CONSOLE_CONFIG_DIR", dir.path().join("config"))
+        .env("CONSOLE_DATA_DIR", dir.path().join("data"))
+        .arg("--store")
+        .arg(dir.path().join("store.db"))
+        .args(["list", "n", "--json"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("acked") && !listed.contains("half"),
+        "{listed}"
+    );
 }
