@@ -660,3 +660,51 @@ fn sigterm_exits_within_the_grace_period_while_clients_hold_half_requests() {
         "{listed}"
     );
 }
+
+// ---------------------------------------------------------------- terminal output
+
+/// Runs the binary on a pseudo-terminal (`script`), so it prints as it would to a person.
+fn on_terminal(dir: &std::path::Path, args: &str) -> String {
+    let store = format!("--store {}", dir.join("store.db").display());
+    let cmd = format!(
+        "{} {} {args}",
+        env!("CARGO_BIN_EXE_console"),
+        if args.contains("--remote") { "" } else { &store }
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("CONSOLE_CONFIG_DIR", dir.join("config"))
+        .env("CONSOLE_DATA_DIR", dir.join("data"))
+        .env_remove("CONSOLE_REMOTE")
+        .output()
+        .expect("`script` (util-linux) runs commands on a pseudo-terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bidi_and_c1_controls_never_reach_a_terminal_raw() {
+    let nasty = ['\u{202e}', '\u{2066}', '\u{85}', '\u{9b}'];
+    let value = json!({"a": format!("invoice{}gpj.exe", nasty.iter().collect::<String>())});
+    let s = TestServer::start(ServerOptions::default());
+    // Keys, namespaces and actors refuse these characters: values carry them.
+    let key = s.key("default");
+    let r = req(&client(), &s, Method::PUT, "/storage/n/doc", &key)
+        .json(&value)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let dir = s.path.parent().unwrap();
+    let remote = format!("--remote {} --api-key {key}", s.base);
+    for args in [
+        "get n doc".to_string(),
+        "export".to_string(),
+        format!("{remote} get n doc"),
+        format!("{remote} export"),
+    ] {
+        let out = on_terminal(dir, &args);
+        assert!(out.contains("gpj.exe"), "{args}: {out:?}");
+        for c in nasty {
+            assert!(!out.contains(c), "{args}: raw U+{:04X} in {out:?}", c as u32);
+        }
+    }
+}
