@@ -669,7 +669,11 @@ fn on_terminal(dir: &std::path::Path, args: &str) -> String {
     let cmd = format!(
         "{} {} {args}",
         env!("CARGO_BIN_EXE_console"),
-        if args.contains("--remote") { "" } else { &store }
+        if args.contains("--remote") {
+            ""
+        } else {
+            &store
+        }
     );
     let out = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
@@ -704,7 +708,55 @@ fn bidi_and_c1_controls_never_reach_a_terminal_raw() {
         let out = on_terminal(dir, &args);
         assert!(out.contains("gpj.exe"), "{args}: {out:?}");
         for c in nasty {
-            assert!(!out.contains(c), "{args}: raw U+{:04X} in {out:?}", c as u32);
+            assert!(
+                !out.contains(c),
+                "{args}: raw U+{:04X} in {out:?}",
+                c as u32
+            );
         }
+    }
+}
+
+// ---------------------------------------------------------------- the remote CLI
+
+#[test]
+fn the_remote_cli_tells_it_waits_for_a_rate_limit_and_gives_up_at_its_timeout() {
+    let s = TestServer::start(ServerOptions {
+        rate_limit_per_minute: 1,
+        ..ServerOptions::default()
+    });
+    let key = s.key("acme");
+    let run = || {
+        let started = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_console"))
+            .env(
+                "CONSOLE_CONFIG_DIR",
+                s.path.parent().unwrap().join("config"),
+            )
+            .args(["--remote", &s.base, "--api-key", &key, "--timeout", "2"])
+            .args(["get", "n", "d"])
+            .output()
+            .unwrap();
+        (out, started.elapsed())
+    };
+    let (out, _) = run();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the first call is within the limit"
+    );
+    let (out, took) = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rate limited"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?} with --timeout 2"
+    );
+    if stderr.contains("giving up") {
+        assert_eq!(out.status.code(), Some(8), "{stderr}");
+    } else {
+        // The minute ended within the timeout: it waited, said so, and went on.
+        assert!(stderr.contains("waiting"), "{stderr}");
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
     }
 }

@@ -157,6 +157,10 @@ impl Ctx {
                 options.api_key = api_key(global, &profile)?;
                 options.workspace = chosen_workspace.map(|w| Workspace::parse(&w)).transpose()?;
                 options.client_name = Some(actor.to_string());
+                if !global.json {
+                    // With --json, stderr carries only the JSON error.
+                    options.on_wait = Some(|m| eprintln!("{m}"));
+                }
                 if let Some(secs) = global.timeout.or(profile.timeout_secs) {
                     if secs == 0 {
                         return Err(Error::invalid("the timeout must be at least 1 second"));
