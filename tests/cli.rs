@@ -1237,3 +1237,46 @@ fn processes_that_create_the_same_new_store_at_once_all_succeed() {
         assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()).len(), 8);
     }
 }
+
+#[test]
+fn store_urls_that_cannot_be_opened_are_refused_and_create_no_file() {
+    let env = Env::new();
+    for bad in [
+        "postgres:",
+        "postgresql:db",
+        "mysql://127.0.0.1/db",
+        "postgres://",
+    ] {
+        let out = output(
+            env.bare()
+                .current_dir(&env.root)
+                .args(["--store", bad, "list"]),
+        );
+        assert_eq!(out.code, 5, "--store {bad}: {out:?}");
+        assert!(out.stderr.contains("store"), "{bad}: {}", out.stderr);
+        // The same through the environment and through `console serve`.
+        let out = output(
+            env.bare()
+                .current_dir(&env.root)
+                .env("CONSOLE_STORE", bad)
+                .arg("list"),
+        );
+        assert_eq!(out.code, 5, "CONSOLE_STORE={bad}: {out:?}");
+        let out = output(env.bare().current_dir(&env.root).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            bad,
+        ]));
+        assert_eq!(out.code, 5, "serve --store {bad}: {out:?}");
+    }
+    let made: Vec<_> = std::fs::read_dir(&env.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        made.iter().all(|n| !n.to_string_lossy().contains(':')),
+        "{made:?}"
+    );
+}

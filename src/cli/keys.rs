@@ -3,8 +3,6 @@
 
 use super::Ctx;
 use super::output::{print_json, print_line, print_table, stdout_is_terminal};
-use crate::server::sqlite;
-use crate::store::keys;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -29,16 +27,14 @@ pub enum KeysCommand {
 }
 
 pub fn run(ctx: &Ctx, command: KeysCommand) -> anyhow::Result<()> {
-    let store = sqlite(&ctx.store)?;
+    let store = &ctx.store;
     match command {
         KeysCommand::Create {
             name,
             actor,
             read_only,
         } => {
-            ctx.store.writable()?;
-            let k = keys::create(
-                store,
+            let k = store.create_key(
                 &ctx.scope.workspace,
                 name.as_deref(),
                 actor.as_deref(),
@@ -64,7 +60,7 @@ pub fn run(ctx: &Ctx, command: KeysCommand) -> anyhow::Result<()> {
             print_line("This key is shown only once: store it now.")
         }
         KeysCommand::List => {
-            let all = keys::list(store)?;
+            let all = store.list_keys()?;
             if ctx.global.json || !stdout_is_terminal() {
                 return print_json(&json!({ "keys": all }));
             }
@@ -89,8 +85,7 @@ pub fn run(ctx: &Ctx, command: KeysCommand) -> anyhow::Result<()> {
             )
         }
         KeysCommand::Revoke { id } => {
-            ctx.store.writable()?;
-            let k = keys::revoke(store, &id)?;
+            let k = store.revoke_key(&id)?;
             if ctx.global.json {
                 print_json(&k)
             } else {

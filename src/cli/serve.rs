@@ -1,13 +1,12 @@
-//! `console serve`: open the embedded store, bind the listen address, print
+//! `console serve`: open the store (`session`), bind the listen address, print
 //! `listening on http://ADDR` and run the REST server until SIGTERM or Ctrl-C.
 //! Requests act as their API key says (workspace, actor), never as the CLI.
 
 use super::Global;
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::Workspace;
 use crate::server::{self, AppState, AuthMode, ServerOptions};
-use crate::store::{Backend, SqliteStore, Store};
+use crate::session::{Ctx, Opener};
+use crate::store::Backend;
 use clap::Args;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -86,7 +85,8 @@ fn init_tracing() {
 }
 
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::load()?;
+    let ctx = Ctx::open_for(global, "api", Opener::Server)?;
+    let config = &ctx.config;
     let listen = args.listen.unwrap_or_else(|| config.serve.listen.clone());
     let addrs = resolve(&listen)?;
     let auth = if args.no_auth {
@@ -96,24 +96,15 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
-        let ws = global
-            .workspace
-            .clone()
-            .or(config.workspace.clone())
-            .unwrap_or_else(|| "default".into());
-        AuthMode::Open(Workspace::parse(&ws)?)
+        AuthMode::Open(ctx.scope.workspace.clone())
     } else {
         AuthMode::Keys
     };
-    let path = match (&global.store, &config.serve.store) {
-        (Some(p), _) | (None, Some(p)) => p.clone(),
-        (None, None) => config.default_store()?,
-    };
-    let mut sqlite_options = config.sqlite_options();
-    sqlite_options.durable = config.serve.durable;
-    let sqlite = SqliteStore::open(&path, sqlite_options)?;
-    server::tune_store(&sqlite)?;
-    let store = Store::new(Backend::Sqlite(sqlite));
+    if let Backend::Sqlite(sqlite) = &ctx.store.backend {
+        server::tune_store(sqlite)?;
+    }
+    let location = ctx.store.location();
+    let store = ctx.store;
     let options = ServerOptions {
         auth,
         body_limit_bytes: config.serve.body_limit_bytes,
@@ -149,7 +140,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             writeln!(out, "listening on http://{bound}")?;
             out.flush()?;
         }
-        tracing::info!(address = %bound, store = %path.display(), "console serve started");
+        tracing::info!(address = %bound, store = %location, "console serve started");
         let state = AppState::new(store, options);
         server::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())

@@ -1,10 +1,9 @@
-//! `console workspaces ...`: list the embedded store's workspaces, create one, set a tier.
+//! `console workspaces ...`: list the store's workspaces, create one, set a tier.
 
 use super::Ctx;
 use super::output::{print_json, print_table, stdout_is_terminal};
-use crate::error::{Error, ErrorKind};
 use crate::model::Workspace;
-use crate::store::{Backend, SqliteStore, Tier};
+use crate::store::Tier;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -26,19 +25,8 @@ pub enum WorkspacesCommand {
     SetTier { slug: String, tier: Tier },
 }
 
-fn sqlite(ctx: &Ctx) -> Result<&SqliteStore, Error> {
-    match &ctx.store.backend {
-        Backend::Sqlite(s) => Ok(s),
-        #[allow(unreachable_patterns)]
-        _ => Err(Error::new(
-            ErrorKind::InvalidInput,
-            "workspaces are managed on the server's own store",
-        )),
-    }
-}
-
 pub fn run(ctx: &Ctx, command: WorkspacesCommand) -> anyhow::Result<()> {
-    let store = sqlite(ctx)?;
+    let store = &ctx.store;
     let info = match command {
         WorkspacesCommand::List => {
             let all = store.workspaces()?;
@@ -59,11 +47,9 @@ pub fn run(ctx: &Ctx, command: WorkspacesCommand) -> anyhow::Result<()> {
             return print_table(&["SLUG", "TIER", "NAME", "CREATED"], &rows);
         }
         WorkspacesCommand::Create { slug, tier, name } => {
-            ctx.store.writable()?;
             store.upsert_workspace(&Workspace::parse(&slug)?, name.as_deref(), tier)?
         }
         WorkspacesCommand::SetTier { slug, tier } => {
-            ctx.store.writable()?;
             store.upsert_workspace(&Workspace::parse(&slug)?, None, Some(tier))?
         }
     };

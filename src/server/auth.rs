@@ -7,12 +7,10 @@ use super::envelope::ApiError;
 use super::ratelimit;
 use crate::error::{Error, ErrorKind};
 use crate::store::Scope;
-use crate::store::keys;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -95,10 +93,7 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
         AuthMode::Keys => {
             let token = bearer(headers)?;
             let info = state
-                .point_read(|s| match &state.inner.keys {
-                    Some(cache) => cache.authenticate(super::sqlite(s)?, token),
-                    None => keys::authenticate(super::sqlite(s)?, token).map(Arc::new),
-                })
+                .point_read(|s| s.authenticate(token))
                 .map_err(|e| e.0)?;
             let ws = crate::model::Workspace::parse(&info.workspace)?;
             (

@@ -11,10 +11,9 @@ pub mod ratelimit;
 pub mod routes;
 pub mod sse;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::Workspace;
-use crate::store::sqlite::Usage;
-use crate::store::{Backend, SqliteStore, Store};
+use crate::store::{SqliteStore, Store, Usage};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -79,8 +78,6 @@ pub(crate) struct Inner {
     writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
-    /// Keys verified since the last revocation.
-    pub(crate) keys: Option<crate::store::keys::KeyCache>,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
     pub(crate) changed: Notify,
     /// Becomes `true` when the server shuts down: change feeds end.
@@ -99,7 +96,6 @@ impl AppState {
         let (writes, queue) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
-            keys: sqlite(&store).ok().map(crate::store::keys::KeyCache::new),
             store,
             writes,
             options,
@@ -114,8 +110,10 @@ impl AppState {
         AppState { inner }
     }
 
-    /// Runs a write on the executor: it joins the writes queued with it in one transaction
-    /// (group commit), and its result is returned only once that transaction is durable.
+    /// Runs a write. On a store that groups writes (SQLite) it goes to the executor: it
+    /// joins the writes queued with it in one transaction (group commit), and its result
+    /// is returned only once that transaction is durable. Otherwise (PostgreSQL) it runs
+    /// on the blocking pool in its own transaction, side by side with others.
     /// Also returns the caller's workspace usage (the `X-Storage-*` headers of every write)
     /// as of that transaction's commit: read once per workspace at the end of the batch.
     pub(crate) async fn write<T: Send + 'static>(
@@ -123,6 +121,17 @@ impl AppState {
         caller: &Caller,
         op: impl FnOnce(&Store) -> Result<T> + Send + 'static,
     ) -> Result<(T, Usage), ApiError> {
+        if !self.inner.store.groups_writes() {
+            let ws = caller.scope.workspace.clone();
+            let out = self
+                .run(move |s| {
+                    let value = op(s)?;
+                    Ok((value, s.usage(&ws)?))
+                })
+                .await?;
+            self.notify_write();
+            return Ok(out);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let ws = caller.scope.workspace.clone();
         let job: Job = Box::new(move |store| {
@@ -139,7 +148,7 @@ impl AppState {
         self.notify_write();
         let usage = match usage {
             Some(u) => u,
-            None => self.point_read(|s| sqlite(s)?.usage(&caller.scope.workspace))?,
+            None => self.point_read(|s| s.usage(&caller.scope.workspace))?,
         };
         Ok((value, usage))
     }
@@ -159,8 +168,15 @@ impl AppState {
     /// Runs a point read (an indexed lookup of one row, served from SQLite's page cache in
     /// microseconds) on the current task. Moving such a read to the blocking pool costs
     /// more than the read itself; anything that writes, scans or waits stays on `run`.
+    /// On a store that is not embedded (a read is a network round trip), the task's
+    /// thread is handed over to the runtime's other tasks while it waits.
     pub(crate) fn point_read<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T, ApiError> {
-        f(&self.inner.store).map_err(ApiError)
+        let store = &self.inner.store;
+        if store.groups_writes() {
+            f(store).map_err(ApiError)
+        } else {
+            tokio::task::block_in_place(|| f(store)).map_err(ApiError)
+        }
     }
 
     /// Tells change feeds that something was written.
@@ -202,13 +218,13 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             let mut usages: Vec<(Workspace, Option<Usage>)> = Vec::new();
             for ws in done.iter().filter_map(|(ws, _)| ws.as_ref()) {
                 if !usages.iter().any(|(seen, _)| seen == ws) {
-                    let usage = sqlite(store).and_then(|s| s.usage_in_write(ws)).ok();
+                    let usage = store.usage_in_batch(ws).ok();
                     usages.push((ws.clone(), usage));
                 }
             }
             (done, usages)
         };
-        let ((done, usages), commit) = match sqlite(store).and_then(|s| s.batch(|| run(jobs))) {
+        let ((done, usages), commit) = match store.write_batch(|| run(jobs)) {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "the write executor cannot reach the store");
@@ -235,18 +251,6 @@ pub fn tune_store(store: &SqliteStore) -> Result<()> {
     Ok(())
 }
 
-/// The embedded backend behind a store (keys and usage live there).
-pub(crate) fn sqlite(store: &Store) -> Result<&SqliteStore> {
-    match &store.backend {
-        Backend::Sqlite(s) => Ok(s),
-        #[allow(unreachable_patterns)]
-        _ => Err(Error::new(
-            ErrorKind::InvalidInput,
-            "console serve needs an embedded store",
-        )),
-    }
-}
-
 /// The whole HTTP interface.
 pub fn router(state: AppState) -> Router {
     let storage = Router::new()
@@ -260,6 +264,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::list_keys).delete(routes::delete_namespace),
         )
         .route("/storage/{ns}/_stats", get(ext::stats_namespace))
+        .route("/storage/{ns}/_facets", get(ext::facets))
         .route("/storage/{ns}/_watch", get(sse::watch_namespace))
         .route(
             "/storage/{ns}/{key}",

@@ -7,10 +7,10 @@ use super::openapi::{
     DocumentDeleted, DocumentEnvelope, DocumentValue, ErrorEnvelope, Health, KeyList,
     MetadataEnvelope, NamespaceDeleted, NamespaceList, WorkspaceEntry, WorkspaceList,
 };
-use super::{AppState, Caller, sqlite};
+use super::{AppState, Caller};
 use crate::error::{Error, Result};
 use crate::model::{self, Key, Meta, Namespace};
-use crate::store::sqlite::Usage;
+use crate::store::Usage;
 use crate::store::{DEFAULT_LIMIT, ListOptions, PutOptions};
 use axum::Json;
 use axum::body::Bytes;
@@ -82,9 +82,8 @@ fn create_only(headers: &HeaderMap) -> Result<bool> {
 /// Routes not listed here (other surfaces) check their own.
 fn known_params(route: &str) -> Option<&'static [&'static str]> {
     Some(match route {
-        "/storage/{ns}" => &[
-            "limit", "cursor", "prefix", "detail", "fields", "where", "field",
-        ],
+        "/storage/{ns}" => &["limit", "cursor", "prefix", "detail", "fields", "where"],
+        "/storage/{ns}/_facets" => &["field", "where"],
         "/storage/{ns}/{key}" => &["ttl", "initial_version"],
         "/storage/_changes" => &["after", "namespace", "limit"],
         "/storage/_watch" | "/storage/{ns}/_watch" | "/storage/{ns}/{key}/_watch" => &["after"],
@@ -223,7 +222,7 @@ pub async fn workspaces(
     let ws = caller.scope.workspace.clone();
     let name = state
         .run(move |s| {
-            let all = sqlite(s)?.workspaces()?;
+            let all = s.workspaces()?;
             Ok(all
                 .into_iter()
                 .find(|w| w.slug == ws.as_str())
@@ -260,6 +259,7 @@ pub async fn list_namespaces(
         ("prefix" = Option<String>, Query, description = "Only keys starting with this"),
         ("detail" = Option<bool>, Query, description = "Add `items`: each key's metadata"),
         ("fields" = Option<String>, Query, description = "Comma-separated top-level members of each value to add as `items[].fields` (implies detail)"),
+        ("where" = Option<String>, Query, description = "Only documents matching this query (docs/query.md), e.g. `severity=high !reviewed`. A page examines at most 20,000 documents: it may hold fewer keys than `limit`, even none, while `has_more` is true; `scanned` says how many it examined"),
     ),
     responses((status = 200, body = KeyList), (status = 400, body = ErrorEnvelope)))]
 pub async fn list_keys(
@@ -289,6 +289,7 @@ pub async fn list_keys(
                     .collect()
             })
             .unwrap_or_default(),
+        query: crate::query::parse_opt(params.get("where").map(String::as_str))?,
     };
     let page = state
         .run(move |s| s.list(&caller.scope, &ns, &opts))
@@ -307,7 +308,7 @@ pub async fn get_document(
     Path((ns, key)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
-    let (meta, value) = state.point_read(|s| sqlite(s)?.get_raw(&caller.scope, &ns, &key))?;
+    let (meta, value) = state.point_read(|s| s.get_raw(&caller.scope, &ns, &key))?;
     // The document envelope is the metadata envelope plus `value`: splice the stored text
     // (compact JSON the store wrote) in rather than parse and re-encode it.
     let mut body = Vec::with_capacity(value.len() + 320);
@@ -338,7 +339,7 @@ pub(crate) fn expected(
     match cond {
         None => Ok(None),
         Some(IfMatch::Version(v)) => Ok(Some(v)),
-        Some(IfMatch::Any) => match sqlite(store)?.current_version(&caller.scope, ns, key)? {
+        Some(IfMatch::Any) => match store.current_version(&caller.scope, ns, key)? {
             Some(v) => Ok(Some(v)),
             None => {
                 Err(Error::conflict(None, None).with_message("If-Match: * but no document exists"))

@@ -1,6 +1,8 @@
-//! API keys of the embedded store, for `console serve`: create (the secret is shown once),
-//! list, revoke, and authenticate a bearer token. A token is `csk_<id>_<secret>`; only the
-//! SHA-256 of the secret is stored, and it is compared in constant time.
+//! API keys, for `console serve`: create (the secret is shown once), list, revoke, and
+//! authenticate a bearer token. A token is `csk_<id>_<secret>`; only the SHA-256 of the
+//! secret is stored, and it is compared in constant time. The rules (token format,
+//! hashing, validation, verification) are here once for every backend; the embedded
+//! store's SQL and its verified-key cache are here too.
 
 use super::sqlite::SqliteStore;
 use crate::error::{Error, ErrorKind, Result};
@@ -45,7 +47,7 @@ fn random_hex(n: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn hash(secret: &str) -> [u8; 32] {
+pub(crate) fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
@@ -71,6 +73,63 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// A key about to be stored: its checked record (without a creation time yet), the
+/// SHA-256 of its secret, and the token to show once.
+pub(crate) struct Draft {
+    pub id: String,
+    pub name: String,
+    pub digest: [u8; 32],
+    pub token: String,
+}
+
+/// Checks a new key's name and actor and makes its id and secret.
+pub(crate) fn draft(name: Option<&str>, actor: Option<&str>) -> Result<Draft> {
+    if let Some(a) = actor {
+        check_actor(a)?;
+    }
+    if let Some(n) = name {
+        check_name(n)?;
+    }
+    let id = random_hex(ID_BYTES)?;
+    let secret = random_hex(SECRET_BYTES)?;
+    Ok(Draft {
+        name: name.map_or_else(|| format!("key-{id}"), str::to_string),
+        digest: hash(&secret),
+        token: format!("{PREFIX}{id}_{secret}"),
+        id,
+    })
+}
+
+impl Draft {
+    /// The key as created at `created_ms`.
+    pub(crate) fn into_key(
+        self,
+        ws: &Workspace,
+        actor: Option<&str>,
+        read_only: bool,
+        created_ms: i64,
+    ) -> NewKey {
+        NewKey {
+            token: self.token,
+            info: KeyInfo {
+                id: self.id,
+                workspace: ws.as_str().to_string(),
+                name: self.name,
+                actor: actor.map(str::to_string),
+                read_only,
+                created_at: model::format_ms(created_ms),
+                revoked_at: None,
+            },
+        }
+    }
+}
+
+/// The key id a revocation names: the id itself, or a whole token.
+pub(crate) fn id_of(id_or_token: &str) -> &str {
+    let id = id_or_token.strip_prefix(PREFIX).unwrap_or(id_or_token);
+    id.split('_').next().unwrap_or(id)
+}
+
 /// Creates a key for `ws` (creating the workspace when missing).
 pub fn create(
     store: &SqliteStore,
@@ -79,40 +138,21 @@ pub fn create(
     actor: Option<&str>,
     read_only: bool,
 ) -> Result<NewKey> {
-    if let Some(a) = actor {
-        check_actor(a)?;
-    }
-    if let Some(n) = name {
-        check_name(n)?;
-    }
+    let draft = draft(name, actor)?;
     store.upsert_workspace(ws, None, None)?;
-    let id = random_hex(ID_BYTES)?;
-    let secret = random_hex(SECRET_BYTES)?;
-    let name = name.map_or_else(|| format!("key-{id}"), str::to_string);
-    let digest = hash(&secret);
     let created = store.write_admin(|c, now| {
         c.execute(
             "INSERT INTO api_keys (id, workspace, name, actor, read_only, hash, created_at, revoked_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
-            params![id, ws.as_str(), name, actor, read_only, digest, now],
+            params![draft.id, ws.as_str(), draft.name, actor, read_only, draft.digest, now],
         )?;
         Ok(now)
     })?;
-    Ok(NewKey {
-        token: format!("{PREFIX}{id}_{secret}"),
-        info: KeyInfo {
-            id,
-            workspace: ws.as_str().to_string(),
-            name,
-            actor: actor.map(str::to_string),
-            read_only,
-            created_at: model::format_ms(created),
-            revoked_at: None,
-        },
-    })
+    Ok(draft.into_key(ws, actor, read_only, created))
 }
 
-type KeyRow = (KeyInfo, Vec<u8>);
+/// A stored key and the SHA-256 of its secret.
+pub(crate) type KeyRow = (KeyInfo, Vec<u8>);
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
     Ok((
@@ -147,8 +187,7 @@ pub fn list(store: &SqliteStore) -> Result<Vec<KeyInfo>> {
 
 /// Revokes a key: it authenticates no more. Revoking twice keeps the first time.
 pub fn revoke(store: &SqliteStore, id: &str) -> Result<KeyInfo> {
-    let id = id.strip_prefix(PREFIX).unwrap_or(id);
-    let id = id.split('_').next().unwrap_or(id);
+    let id = id_of(id);
     store.write_admin(|c, now| {
         let n = c.execute(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
@@ -335,13 +374,23 @@ fn unauthorized(message: &str) -> Error {
 
 /// The key a bearer token names, when the token is valid and not revoked.
 pub fn authenticate(store: &SqliteStore, token: &str) -> Result<KeyInfo> {
+    verify(token, |id| find_with_hash(store, id))
+}
+
+/// The rule of authentication for every backend: `token` must be well formed, name a
+/// stored key (`find` looks it up by id, with the SHA-256 of its secret), match that
+/// hash in constant time, and not be revoked.
+pub(crate) fn verify(
+    token: &str,
+    find: impl FnOnce(&str) -> Result<Option<KeyRow>>,
+) -> Result<KeyInfo> {
     let invalid = || unauthorized("invalid API key");
     let rest = token.strip_prefix(PREFIX).ok_or_else(invalid)?;
     let (id, secret) = rest.split_once('_').ok_or_else(invalid)?;
     if id.len() != ID_BYTES * 2 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(invalid());
     }
-    let (info, stored) = find_with_hash(store, id)?.ok_or_else(invalid)?;
+    let (info, stored) = find(id)?.ok_or_else(invalid)?;
     let given = hash(secret);
     if !bool::from(given.as_slice().ct_eq(stored.as_slice())) {
         return Err(invalid());
@@ -350,6 +399,32 @@ pub fn authenticate(store: &SqliteStore, token: &str) -> Result<KeyInfo> {
         return Err(unauthorized("this API key has been revoked"));
     }
     Ok(info)
+}
+
+/// The contract's key operations on the embedded store.
+impl SqliteStore {
+    pub fn create_key(
+        &self,
+        ws: &Workspace,
+        name: Option<&str>,
+        actor: Option<&str>,
+        read_only: bool,
+    ) -> Result<NewKey> {
+        create(self, ws, name, actor, read_only)
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        list(self)
+    }
+
+    pub fn revoke_key(&self, id: &str) -> Result<KeyInfo> {
+        revoke(self, id)
+    }
+
+    /// Answered from the verified-key cache (see `KeyCache`).
+    pub fn authenticate(&self, token: &str) -> Result<Arc<KeyInfo>> {
+        self.key_cache().authenticate(self, token)
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@ pub mod keys;
 mod readers;
 pub mod remote;
 pub mod sqlite;
+mod sqlite_query;
 pub mod tier;
 pub mod writer;
 
 use crate::error::Result;
 use crate::model::{Document, Key, Meta, Namespace, Workspace};
+use crate::query::{Path, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -71,6 +73,10 @@ pub struct ListOptions {
     /// Also include these top-level members of each value in `items[].fields` (implies
     /// `detail`): one request shows a page of triage markers.
     pub fields: Vec<String>,
+    /// Only the documents this query matches (the wire's `where`). A page of a query
+    /// examines at most `SCAN_BUDGET` documents: it may hold fewer than `limit` keys, even
+    /// none, while `has_more` is true, so no request scans a large namespace at once.
+    pub query: Option<Query>,
 }
 
 impl Default for ListOptions {
@@ -81,12 +87,17 @@ impl Default for ListOptions {
             prefix: None,
             detail: false,
             fields: Vec::new(),
+            query: None,
         }
     }
 }
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
+/// The most documents one page of a query examines.
+pub const SCAN_BUDGET: usize = 20_000;
+/// The most distinct values a facet count lists.
+pub const MAX_FACET_VALUES: usize = 1000;
 
 /// A list limit must be 1..=MAX_LIMIT.
 pub fn check_limit(limit: usize) -> Result<()> {
@@ -108,6 +119,30 @@ pub struct KeyPage {
     pub has_more: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Meta>>,
+    /// With a query: how many documents this page examined (matching or not), for
+    /// progress over a long scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<u64>,
+}
+
+/// How the documents of a namespace (matching a query) spread over a member's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facets {
+    /// The member path, as asked.
+    pub field: String,
+    /// Each value and how many documents hold it, most frequent first (at most
+    /// `MAX_FACET_VALUES`).
+    pub values: Vec<FacetValue>,
+    /// Documents without the member.
+    pub missing: u64,
+    /// Documents counted (all that match the query).
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetValue {
+    pub value: Value,
+    pub count: u64,
 }
 
 /// Statistics of one namespace.
@@ -141,6 +176,31 @@ pub struct ChangeBatch {
     pub oldest_seq: u64,
     /// The newest sequence number written so far (0 when none).
     pub last_seq: u64,
+}
+
+/// A workspace and its quota tier.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspaceInfo {
+    pub slug: String,
+    pub name: String,
+    pub tier: Tier,
+    pub created_at: String,
+}
+
+/// Bytes used by a workspace and its bound, for the `X-Storage-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub used_bytes: u64,
+    pub limit_bytes: Option<u64>,
+}
+
+/// The error of an administration operation on a backend that cannot do it (the remote
+/// backend: workspaces and keys are managed where the server's store is).
+pub(crate) fn not_here(what: &str) -> crate::error::Error {
+    crate::error::Error::invalid(format!(
+        "{what} are managed on the server's own store: run this where the server runs, \
+         with --store pointing at its database"
+    ))
 }
 
 /// The storage backends.
@@ -245,6 +305,18 @@ impl Store {
         delegate!(self, s => s.list(scope, ns, opts))
     }
 
+    /// How the documents of a namespace that match `query` spread over the values of the
+    /// member at `field`.
+    pub fn facets(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        field: &Path,
+        query: Option<&Query>,
+    ) -> Result<Facets> {
+        delegate!(self, s => s.facets(scope, ns, field, query))
+    }
+
     /// Statistics of one namespace, or of all when `ns` is `None`.
     pub fn stats(&self, scope: &Scope, ns: Option<&Namespace>) -> Result<Vec<NamespaceStats>> {
         delegate!(self, s => s.stats(scope, ns))
@@ -292,5 +364,95 @@ impl Store {
     /// Where the data is, for humans: a file path or a URL.
     pub fn location(&self) -> String {
         delegate!(self, s => s.location())
+    }
+
+    // ---- what the server needs beyond the wire contract ----
+
+    /// A document's metadata and its value as stored compact JSON text, unparsed: the
+    /// server answers reads with it as it is.
+    pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
+        delegate!(self, s => s.get_raw(scope, ns, key))
+    }
+
+    /// The current version of a document (`None`: it does not exist). Inside
+    /// `write_batch` it sees the writes of the batch made before it.
+    pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
+        delegate!(self, s => s.current_version(scope, ns, key))
+    }
+
+    /// Runs `f`, whose writes on this thread form one batch; returns its result and
+    /// whether the batch is durable. SQLite commits the whole batch at once (group
+    /// commit, `writer.rs`); a backend without it commits each write on its own, and the
+    /// second result is then always `Ok`.
+    pub fn write_batch<T>(&self, f: impl FnOnce() -> T) -> Result<(T, Result<()>)> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.batch(f),
+            _ => Ok((f(), Ok(()))),
+        }
+    }
+
+    /// Whether concurrent writes should be queued for `write_batch` (one writer that
+    /// commits many at once) rather than run side by side, each in its own transaction.
+    pub fn groups_writes(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
+    }
+
+    /// Bytes used by a workspace and its bound. Inside `write_batch`, as the batch
+    /// sees them.
+    pub fn usage(&self, ws: &Workspace) -> Result<Usage> {
+        delegate!(self, s => s.usage(ws))
+    }
+
+    /// `usage`, as the open `write_batch` on this thread sees it (SQLite: through the
+    /// write connection, with what the batch has pending).
+    pub fn usage_in_batch(&self, ws: &Workspace) -> Result<Usage> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.usage_in_write(ws),
+            _ => self.usage(ws),
+        }
+    }
+
+    /// Every workspace with its tier, by slug.
+    pub fn workspaces(&self) -> Result<Vec<WorkspaceInfo>> {
+        delegate!(self, s => s.workspaces())
+    }
+
+    /// Creates a workspace (or changes its name and tier when it exists).
+    pub fn upsert_workspace(
+        &self,
+        ws: &Workspace,
+        name: Option<&str>,
+        tier: Option<Tier>,
+    ) -> Result<WorkspaceInfo> {
+        delegate!(write self, s => s.upsert_workspace(ws, name, tier))
+    }
+
+    /// Creates an API key for `ws` (and the workspace when missing); the secret is in the
+    /// returned token only.
+    pub fn create_key(
+        &self,
+        ws: &Workspace,
+        name: Option<&str>,
+        actor: Option<&str>,
+        read_only: bool,
+    ) -> Result<keys::NewKey> {
+        delegate!(write self, s => s.create_key(ws, name, actor, read_only))
+    }
+
+    /// Every API key (never a secret), oldest first.
+    pub fn list_keys(&self) -> Result<Vec<keys::KeyInfo>> {
+        delegate!(self, s => s.list_keys())
+    }
+
+    /// Revokes a key by id (or by its token): every server using this store refuses it
+    /// from now on. Revoking twice keeps the first time.
+    pub fn revoke_key(&self, id: &str) -> Result<keys::KeyInfo> {
+        delegate!(write self, s => s.revoke_key(id))
+    }
+
+    /// The key a bearer token names, when valid and not revoked. Backends remember keys
+    /// they verified until a revocation reaches them (see `keys.rs`).
+    pub fn authenticate(&self, token: &str) -> Result<std::sync::Arc<keys::KeyInfo>> {
+        delegate!(self, s => s.authenticate(token))
     }
 }

@@ -6,7 +6,7 @@
 
 use super::feed::{FeedItem, FeedState, SseParser};
 use super::{
-    Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written,
+    Change, ChangeBatch, Facets, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Document, Key, Meta, Namespace, Workspace};
@@ -73,6 +73,11 @@ impl RemoteStore {
             .build()
             .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(RemoteStore { options, client })
+    }
+
+    /// Sets the `on_wait` notice of rate-limit waits.
+    pub fn on_wait(&mut self, tell: fn(&str)) {
+        self.options.on_wait = Some(tell);
     }
 
     fn url(&self, segments: &[&str]) -> String {
@@ -319,8 +324,30 @@ impl RemoteStore {
         if !opts.fields.is_empty() {
             query.push(("fields", opts.fields.join(",")));
         }
+        if let Some(q) = opts.query.as_ref().filter(|q| !q.is_empty()) {
+            query.push(("where", q.to_string()));
+        }
         let resp = self.send(Replay::Safe, || {
             self.request(Method::GET, &url).query(&query)
+        })?;
+        self.json(resp)
+    }
+
+    /// The server counts: the query travels as its canonical text.
+    pub fn facets(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        field: &crate::query::Path,
+        query: Option<&crate::query::Query>,
+    ) -> Result<Facets> {
+        let url = self.url(&[ns.as_str(), "_facets"]);
+        let mut params = vec![("field", field.to_string())];
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            params.push(("where", q.to_string()));
+        }
+        let resp = self.send(Replay::Safe, || {
+            self.request(Method::GET, &url).query(&params)
         })?;
         self.json(resp)
     }
@@ -397,6 +424,60 @@ impl RemoteStore {
 
     pub fn location(&self) -> String {
         self.options.url.clone()
+    }
+
+    // ---- what a server needs beyond the wire: read through the wire, or refused ----
+
+    pub fn get_raw(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<(Meta, String)> {
+        let doc = self.get(scope, ns, key)?;
+        Ok((doc.meta, crate::model::compact(&doc.value)))
+    }
+
+    pub fn current_version(&self, scope: &Scope, ns: &Namespace, key: &Key) -> Result<Option<u64>> {
+        match self.get(scope, ns, key) {
+            Ok(doc) => Ok(Some(doc.meta.version)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn usage(&self, _ws: &Workspace) -> Result<super::Usage> {
+        Err(super::not_here("workspace quotas"))
+    }
+
+    pub fn workspaces(&self) -> Result<Vec<super::WorkspaceInfo>> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn upsert_workspace(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _tier: Option<super::Tier>,
+    ) -> Result<super::WorkspaceInfo> {
+        Err(super::not_here("workspaces"))
+    }
+
+    pub fn create_key(
+        &self,
+        _ws: &Workspace,
+        _name: Option<&str>,
+        _actor: Option<&str>,
+        _read_only: bool,
+    ) -> Result<super::keys::NewKey> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn list_keys(&self) -> Result<Vec<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn revoke_key(&self, _id: &str) -> Result<super::keys::KeyInfo> {
+        Err(super::not_here("API keys"))
+    }
+
+    pub fn authenticate(&self, _token: &str) -> Result<std::sync::Arc<super::keys::KeyInfo>> {
+        Err(super::not_here("API keys"))
     }
 }
 

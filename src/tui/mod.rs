@@ -21,7 +21,7 @@ pub mod update;
 pub mod view;
 pub mod worker;
 
-use crate::cli::Ctx;
+use crate::session::Ctx;
 
 /// The name written as `reviewed_by`: the configured reviewer, else the login name.
 pub fn reviewer(config: &crate::config::TuiConfig) -> String {

@@ -6,7 +6,7 @@ use super::action::{Action, Effect};
 use super::app::Session;
 use super::clipboard::Target;
 use super::worker::{self, Worker};
-use crate::cli::{Ctx, Global};
+use crate::session::{Ctx, Global};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
