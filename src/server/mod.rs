@@ -6,6 +6,7 @@ pub mod auth;
 mod conn;
 pub mod envelope;
 pub mod ext;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -45,6 +46,8 @@ pub struct ServerOptions {
     /// After a shutdown signal, requests in flight get this long to finish; then the
     /// connections still open are closed.
     pub shutdown_grace: Duration,
+    /// Serve `GET /metrics` on this router (off when it has its own listener, or disabled).
+    pub metrics_route: bool,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +61,7 @@ impl Default for ServerOptions {
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            metrics_route: true,
         }
     }
 }
@@ -78,6 +82,7 @@ pub(crate) struct Inner {
     writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
+    pub(crate) metrics: metrics::Metrics,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
     pub(crate) changed: Notify,
     /// Becomes `true` when the server shuts down: change feeds end.
@@ -96,6 +101,7 @@ impl AppState {
         let (writes, queue) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
+            metrics: metrics::Metrics::default(),
             store,
             writes,
             options,
@@ -204,6 +210,7 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             }
         }
         let store = &inner.store;
+        let (size, started) = (jobs.len(), std::time::Instant::now());
         // A job that panics (a bug) drops its reply, so its request fails alone; the
         // executor and the other writes of the batch go on.
         let run = |jobs: Vec<Job>| {
@@ -231,6 +238,7 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
                 continue;
             }
         };
+        inner.metrics.write_batch(size, started.elapsed());
         for (ws, answer) in done {
             let usage = ws.and_then(|ws| usages.iter().find(|(seen, _)| *seen == ws)?.1);
             answer(commit.clone(), usage);
@@ -282,13 +290,28 @@ pub fn router(state: AppState) -> Router {
         .route("/storage/{ns}/{key}/_incr", post(ext::incr));
     let body_limit = state.inner.options.body_limit_bytes;
     let body_timeout = state.inner.options.body_timeout;
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(routes::healthz))
-        .route("/openapi.json", get(openapi::document))
-        .merge(storage)
+        .route("/openapi.json", get(openapi::document));
+    if state.inner.options.metrics_route {
+        app = app.route("/metrics", get(metrics::render));
+    }
+    app.merge(storage)
         .fallback(envelope::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(envelope::RequestIdLayer { body_timeout })
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`console serve --metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(envelope::not_found)
         .with_state(state)
 }
 
