@@ -1,7 +1,8 @@
 //! Change feeds: Server-Sent Events read from the store's change log, for a namespace
 //! (`/storage/{ns}/_watch`), every namespace (`/storage/_watch`) or one key (`/storage/{ns}/{key}/_watch`). Each `change` event
 //! has `id: <seq>`; `Last-Event-ID` (or `?after=`) resumes with no gap and no duplicate, and
-//! a resume point older than the retained log gets an `error` event `FEED_TRUNCATED`.
+//! a resume point older than the retained log, or past its end, gets an `error` event
+//! `FEED_TRUNCATED`.
 //! The feed polls the log, and wakes at once on writes made through this server.
 
 use super::envelope::ApiResult;
@@ -22,6 +23,11 @@ use std::convert::Infallible;
 /// Changes read per poll.
 const BATCH: usize = 500;
 
+/// How often a feed checks that its API key still stands. With the feed's wake-ups (at
+/// most `poll_interval` apart) a revoked key loses its feeds within about this plus one
+/// poll interval: well under a second.
+const KEY_RECHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// What one feed follows, and where it is.
 struct Feed {
     state: AppState,
@@ -33,6 +39,10 @@ struct Feed {
     pending: VecDeque<Event>,
     done: bool,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The API key that opened the feed (`None` under `--no-auth`), checked again every
+    /// `KEY_RECHECK`: a revoked key loses its feeds.
+    token: Option<String>,
+    checked: std::time::Instant,
     /// Counts the feed as open in `/metrics` while it lives.
     _open: super::metrics::FeedGuard,
 }
@@ -67,7 +77,9 @@ fn poll(
     after: u64,
 ) -> Result<Polled> {
     let batch = store.changes(scope, after, ns, BATCH)?;
-    if after.saturating_add(1) < batch.oldest_seq {
+    // Behind the retained log, or ahead of it (an id this log never gave: another
+    // store's, or one from before a restore): either way the client must list again.
+    if after.saturating_add(1) < batch.oldest_seq || after > batch.last_seq {
         return Ok(Polled::Truncated {
             oldest_seq: batch.oldest_seq,
             last_seq: batch.last_seq,
@@ -131,10 +143,32 @@ fn error_event(code: &str, message: &str, extra: serde_json::Value) -> Event {
 }
 
 impl Feed {
+    /// Whether the feed's key was revoked (checked at most every `KEY_RECHECK`).
+    async fn key_revoked(&mut self) -> bool {
+        let Some(token) = self.token.clone() else {
+            return false;
+        };
+        if self.checked.elapsed() < KEY_RECHECK {
+            return false;
+        }
+        self.checked = std::time::Instant::now();
+        let checked = self.state.run(move |s| s.authenticate(&token).map(|_| ()));
+        matches!(checked.await, Err(e) if e.0.kind == crate::error::ErrorKind::Unauthorized)
+    }
+
     /// Fills `pending`, waiting for changes when there are none.
     async fn fill(&mut self) {
         loop {
             if *self.shutdown.borrow() {
+                self.done = true;
+                return;
+            }
+            if self.key_revoked().await {
+                self.pending.push_back(error_event(
+                    "UNAUTHORIZED",
+                    "the API key of this feed was revoked",
+                    serde_json::json!({}),
+                ));
                 self.done = true;
                 return;
             }
@@ -166,8 +200,9 @@ impl Feed {
                 }) => {
                     self.pending.push_back(error_event(
                         "FEED_TRUNCATED",
-                        "changes after this id are no longer retained: list the namespace again, \
-                         then watch from last_seq",
+                        "this resume id is not in the retained change log (older than \
+                         oldest_seq, or past last_seq): list the namespace again, then watch \
+                         from last_seq",
                         serde_json::json!({"oldest_seq": oldest_seq, "last_seq": last_seq}),
                     ));
                     self.done = true;
@@ -206,8 +241,9 @@ fn resume_point(
     headers: &HeaderMap,
     params: &std::collections::HashMap<String, String>,
 ) -> Result<Option<u64>> {
-    if let Some(v) = headers.get("last-event-id").filter(|v| !v.is_empty()) {
-        let text = v.to_str().unwrap_or("").trim();
+    if let Some(v) = super::auth::single_header(headers, "last-event-id")?.filter(|v| !v.is_empty())
+    {
+        let text = v.trim();
         return text
             .parse::<u64>()
             .map(Some)
@@ -242,6 +278,11 @@ async fn open(
         after,
         pending: VecDeque::new(),
         done: false,
+        token: match state.inner.options.auth {
+            super::AuthMode::Keys => super::auth::bearer(&headers).ok().map(str::to_string),
+            super::AuthMode::Open(_) => None,
+        },
+        checked: std::time::Instant::now(),
         _open: state.inner.metrics.feed_opened(),
     };
     let events = stream::unfold(feed, |mut f| async move {
