@@ -6,8 +6,10 @@ pub mod cursor;
 mod deferred;
 pub mod feed;
 pub mod keys;
+pub mod postgres;
 mod readers;
 pub mod remote;
+mod rules;
 pub mod sqlite;
 pub mod tier;
 pub mod writer;
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use feed::{FeedItem, FeedState};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use remote::{RemoteOptions, RemoteStore};
 pub use sqlite::SqliteStore;
 pub use tier::Tier;
@@ -171,6 +174,7 @@ pub(crate) fn not_here(what: &str) -> crate::error::Error {
 /// The storage backends.
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
     Remote(RemoteStore),
 }
 
@@ -186,6 +190,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($s) => $call,
+            Backend::Postgres($s) => $call,
             Backend::Remote($s) => $call,
         }
     };
@@ -362,6 +367,23 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.usage_in_write(ws),
             _ => self.usage(ws),
+        }
+    }
+
+    /// Starts what a long-running server needs beside requests: SQLite's background
+    /// checkpoints and shared read snapshots, PostgreSQL's expiry sweep.
+    pub fn tune_for_server(&self, read_snapshot_window: std::time::Duration) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.checkpoint_in_background()?;
+                s.share_read_snapshots(read_snapshot_window);
+                Ok(())
+            }
+            Backend::Postgres(p) => {
+                p.sweep_in_background();
+                Ok(())
+            }
+            Backend::Remote(_) => Ok(()),
         }
     }
 

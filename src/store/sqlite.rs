@@ -5,13 +5,14 @@
 //! transaction as the write they describe.
 
 use super::deferred::Pending;
+use super::rules::{self, Counts, Stored as Row};
 use super::readers::{Freshness, Readers};
 use super::writer::Writer;
 use super::{
     Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier, Written,
     cursor,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::{self, Document, Key, Meta, Namespace, Workspace};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
@@ -205,17 +206,6 @@ const MIGRATIONS: &[&str] = &[
 /// Old versions are pruned every this many versions of a document.
 const HISTORY_PRUNE_STEP: u64 = 8;
 
-/// A stored document row.
-struct Row {
-    value: String,
-    version: u64,
-    size_bytes: u64,
-    created_at: i64,
-    updated_at: i64,
-    updated_by: String,
-    expires_at: Option<i64>,
-}
-
 /// The columns of a `Row`, in `row_from`'s order: a macro, so the SQL that names them is
 /// a constant (`concat!`) rather than text built on every call (statements are looked up
 /// by their text).
@@ -235,34 +225,6 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         updated_by: r.get(5)?,
         expires_at: r.get(6)?,
     })
-}
-
-impl Row {
-    fn meta(&self, ns: &str, key: &str) -> Meta {
-        Meta {
-            namespace: ns.to_string(),
-            key: key.to_string(),
-            version: self.version,
-            size_bytes: self.size_bytes,
-            created_at: model::format_ms(self.created_at),
-            updated_at: model::format_ms(self.updated_at),
-            updated_by: self.updated_by.clone(),
-            expires_at: self.expires_at.map(model::format_ms),
-            fields: None,
-        }
-    }
-
-    fn document(self, ns: &str, key: &str) -> Result<Document> {
-        let meta = self.meta(ns, key);
-        Ok(Document {
-            meta,
-            value: serde_json::from_str(&self.value)?,
-        })
-    }
-
-    fn expired(&self, now: i64) -> bool {
-        self.expires_at.is_some_and(|t| t <= now)
-    }
 }
 
 /// How a row is written: its expiry, the version it gets if it is created, the op logged.
@@ -703,49 +665,25 @@ impl SqliteStore {
         let text = model::compact(value);
         let size = text.len() as u64;
         let tier = self.workspace_tier(conn, t.ws)?;
-        let limits = tier.unwrap_or(self.options.default_tier).limits();
-        if let Some(max) = limits.max_document_bytes.filter(|max| size > *max) {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!("the document is {size} bytes; this workspace allows at most {max}"),
-            ));
-        }
         // An expired row still stored is replaced by this write: it counts no more.
         let stale = match found {
             Found::Expired(_, row) => Some(row),
             _ => None,
         };
-        if existing.is_none() {
-            let ns_docs = self
-                .namespace_docs(conn, t.ws, t.ns)?
-                .map(|docs| docs.saturating_sub(u64::from(stale.is_some())));
-            if let (None, Some(max)) = (ns_docs, limits.namespaces)
-                && self.namespace_count(conn, t.ws)? >= max
-            {
-                return Err(quota(format!(
-                    "this workspace already has its maximum of {max} namespaces"
-                )));
-            }
-            if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace)
-                && docs >= max
-            {
-                return Err(quota(format!(
-                    "namespace {} already holds its maximum of {max} documents",
-                    t.ns
-                )));
-            }
-        }
+        let check = rules::Write {
+            ns: t.ns,
+            size,
+            live: existing.map(|r| r.size_bytes),
+            stale: stale.map(|r| r.size_bytes),
+        };
+        let mut counts = SqliteCounts {
+            store: self,
+            conn,
+            ws: t.ws,
+            ns: t.ns,
+        };
+        rules::check_quota(tier.unwrap_or(self.options.default_tier), &check, &mut counts)?;
         let old_size = existing.map_or(0, |r| r.size_bytes);
-        if let Some(max) = limits.total_bytes {
-            let freed = old_size + stale.map_or(0, |r| r.size_bytes);
-            let after = (self.used_bytes(conn, t.ws)? + size).saturating_sub(freed);
-            if after > max {
-                return Err(quota(format!(
-                    "this write would bring the workspace to {} bytes; its limit is {max}",
-                    after
-                )));
-            }
-        }
         // Checked: the changes start here.
         if tier.is_none() {
             self.add_workspace(conn, t.ws, now)?;
@@ -925,14 +863,8 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let current = found.live().map(|r| r.version);
-            if opts.create_only && current.is_some() {
-                return Err(Error::conflict(None, current));
-            }
-            if let Some(expected) = opts.expected_version.filter(|e| Some(*e) != current) {
-                return Err(Error::conflict(Some(expected), current));
-            }
-            let expires_at = expiry(opts.ttl, now)?;
+            rules::check_put(opts, found.live().map(|r| r.version))?;
+            let expires_at = rules::expiry(opts.ttl, now)?;
             self.store_row(
                 c,
                 scope,
@@ -961,21 +893,13 @@ impl SqliteStore {
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
             let row = found.live().ok_or_else(|| not_found(&t))?;
-            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
-                return Err(Error::conflict(Some(expected), Some(row.version)));
-            }
-            let Value::Object(mut doc) = serde_json::from_str(&row.value)? else {
-                return Err(Error::invalid(format!(
-                    "{}/{} holds an array; merge-patch needs an object",
-                    t.ns, t.key
-                )));
-            };
-            model::merge_patch(&mut doc, partial);
+            rules::check_version(expected_version, row.version)?;
+            let value = rules::patched(&row.value, partial, t.ns, t.key)?;
             let w = self.store_row(
                 c,
                 scope,
                 &t,
-                &Value::Object(doc),
+                &value,
                 &found,
                 How::keep(row.expires_at, "patch"),
                 now,
@@ -994,14 +918,9 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let Found::Live(id, row) = self.find(c, &t, now)? else {
-                return match expected_version {
-                    Some(e) => Err(Error::conflict(Some(e), None)),
-                    None => Err(not_found(&t)),
-                };
+                return Err(rules::delete_missing(expected_version, t.ns, t.key));
             };
-            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
-                return Err(Error::conflict(Some(expected), Some(row.version)));
-            }
+            rules::check_version(expected_version, row.version)?;
             self.archive(c, id, &row)?;
             self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)?;
             if self.options.history_limit == 0 {
@@ -1019,7 +938,7 @@ impl SqliteStore {
                 .prepare_cached("DELETE FROM documents WHERE workspace = ?1 AND namespace = ?2")?
                 .execute(params![ws, ns.as_str()])? as u64;
             if n == 0 {
-                return Err(Error::not_found(format!("namespace {ns} does not exist")));
+                return Err(rules::namespace_not_found(ns.as_str()));
             }
             c.prepare_cached(
                 "DELETE FROM history WHERE doc IN
@@ -1167,20 +1086,8 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let mut doc = match found.live() {
-                None => Map::new(),
-                Some(row) => match serde_json::from_str(&row.value)? {
-                    Value::Object(map) => map,
-                    _ => {
-                        return Err(Error::invalid(format!(
-                            "{}/{} holds an array, not an object",
-                            t.ns, t.key
-                        )));
-                    }
-                },
-            };
-            model::increment(&mut doc, field, by)?;
-            let value = Value::Object(doc);
+            let stored = found.live().map(|r| r.value.as_str());
+            let value = rules::incremented(stored, field, by, t.ns, t.key)?;
             let expires_at = found.live().and_then(|r| r.expires_at);
             let w = self.store_row(
                 c,
@@ -1442,22 +1349,7 @@ fn target<'a>(scope: &'a Scope, ns: &'a Namespace, key: &'a Key) -> Target<'a> {
 }
 
 fn not_found(t: &Target<'_>) -> Error {
-    Error::not_found(format!("{}/{} does not exist", t.ns, t.key))
-}
-
-fn quota(message: String) -> Error {
-    Error::new(ErrorKind::QuotaExceeded, message)
-}
-
-/// The expiry time of a write with `ttl` seconds; 0 or none: never.
-fn expiry(ttl: Option<u64>, now: i64) -> Result<Option<i64>> {
-    match ttl {
-        None | Some(0) => Ok(None),
-        Some(secs) if secs <= 100 * 365 * 86_400 => Ok(Some(now + secs as i64 * 1000)),
-        Some(_) => Err(Error::invalid(
-            "ttl is more than 100 years; use 0 for no expiry",
-        )),
-    }
+    rules::not_found(t.ns, t.key)
 }
 
 /// A namespace's document count after the open transaction's pending change, from its
@@ -1469,6 +1361,28 @@ fn after_pending(stored: Option<i64>, pending: Option<i64>) -> Option<u64> {
     }
     let docs = stored.unwrap_or(0) + pending.unwrap_or(0);
     (docs > 0).then_some(docs as u64)
+}
+
+/// The workspace's counters as the open write transaction sees them, for the quota check.
+struct SqliteCounts<'a> {
+    store: &'a SqliteStore,
+    conn: &'a Connection,
+    ws: &'a str,
+    ns: &'a str,
+}
+
+impl Counts for SqliteCounts<'_> {
+    fn namespace_docs(&mut self) -> Result<Option<u64>> {
+        self.store.namespace_docs(self.conn, self.ws, self.ns)
+    }
+
+    fn namespace_count(&mut self) -> Result<u64> {
+        self.store.namespace_count(self.conn, self.ws)
+    }
+
+    fn used_bytes(&mut self) -> Result<u64> {
+        self.store.used_bytes(self.conn, self.ws)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
