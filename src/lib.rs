@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod model;
+pub mod query;
 pub mod server;
 pub mod session;
 pub mod store;

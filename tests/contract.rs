@@ -5,6 +5,7 @@
 
 use agent_console::error::ErrorKind;
 use agent_console::model::{Key, Namespace, Workspace};
+use agent_console::query;
 use agent_console::store::sqlite::SqliteOptions;
 use agent_console::store::{
     Backend, ListOptions, PostgresOptions, PostgresStore, PutOptions, Scope, SqliteStore, Store,
@@ -368,6 +369,289 @@ mod cases {
         );
     }
 
+    /// Documents with a bit of everything a query can look at.
+    fn findings(f: &Fixture, n: &str) -> Vec<(String, Value)> {
+        let severities = ["high", "low", "medium", "High"];
+        let mut docs = Vec::new();
+        for i in 0..40u32 {
+            let mut v = json!({
+                "severity": severities[(i % 4) as usize],
+                "title": format!("finding number {i}"),
+                "evidence": {"confidence": f64::from(i % 10) / 10.0, "source": if i % 3 == 0 {"sast"} else {"dast"}},
+                "count": i,
+            });
+            if i % 5 == 0 {
+                v["reviewed"] = json!(true);
+                v["action"] = json!(if i % 10 == 0 { "fix" } else { "ignore" });
+            }
+            if i % 7 == 0 {
+                v["owner"] = Value::Null;
+            }
+            if i % 2 == 0 {
+                v["tags"] = json!(["Secrets", format!("t{i}")]);
+            } else if i % 3 == 0 {
+                v["tags"] = json!("aws-secrets");
+            }
+            let k = format!("f-{i:03}");
+            put(f, n, &k, v.clone());
+            docs.push((k, v));
+        }
+        put(f, n, "list-doc", json!([1, 2, 3]));
+        docs.push(("list-doc".into(), json!([1, 2, 3])));
+        docs
+    }
+
+    /// Every key a query matches, walking all pages `limit` at a time.
+    fn matching(f: &Fixture, n: &str, q: &str, limit: usize) -> Vec<String> {
+        let mut opts = ListOptions {
+            limit,
+            query: Some(query::parse(q).unwrap()),
+            ..ListOptions::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = f.store.list(&f.scope, &ns(n), &opts).unwrap();
+            assert!(page.keys.len() <= limit);
+            assert_eq!(page.scanned.is_some(), !q.trim().is_empty(), "{q}: scanned");
+            out.extend(page.keys);
+            if !page.has_more {
+                return out;
+            }
+            opts.cursor = page.cursor;
+        }
+    }
+
+    /// The keys the reference meaning (`Query::matches`) picks, reading every document.
+    fn reference(f: &Fixture, n: &str, q: &str) -> Vec<String> {
+        let q = query::parse(q).unwrap();
+        let now = agent_console::model::now_ms();
+        let all = matching(f, n, "", 1000);
+        all.into_iter()
+            .filter(|k| q.matches(&f.store.get(&f.scope, &ns(n), &key(k)).unwrap(), now))
+            .collect()
+    }
+
+    pub fn queries_select_what_the_reference_meaning_selects(f: &Fixture) {
+        findings(f, "q");
+        let exact = [
+            ("severity=high", 10),
+            ("severity=high !reviewed", 8),
+            ("severity!=low", 31),
+            ("evidence.confidence>0.8", 4),
+            ("has:owner", 6),
+            ("tags~secrets", 27),
+            ("reviewed", 8),
+            ("action:fix", 4),
+            ("title~\"number 1\"", 11),
+            ("count>=38", 2),
+            ("f-00", 10),
+            ("list", 1),
+        ];
+        for (q, n) in exact {
+            let got = matching(f, "q", q, 3);
+            assert_eq!(got.len(), n, "{q}: {got:?}");
+            assert_eq!(got, reference(f, "q", q), "{q}");
+        }
+        // Combinations of words: the store agrees with the reference on each.
+        let words = [
+            "severity=high",
+            "!reviewed",
+            "severity!=low",
+            "evidence.confidence>0.5",
+            "evidence.confidence<=0.2",
+            "has:owner",
+            "!has:tags",
+            "tags~secrets",
+            "tags~T1",
+            "reviewed",
+            "action:ignore",
+            "count<10",
+            "count>=10.5",
+            "count=3",
+            "count=\"3\"",
+            "title>\"finding number 3\"",
+            "evidence.source=sast",
+            "evidence=null",
+            "owner=null",
+            "by:tester",
+            "by:cli",
+            "!by:nobody",
+            "size>90",
+            "size<=100",
+            "updated<1h",
+            "updated>1d",
+            "f-01",
+            "key:F-02",
+            "reviewed=false",
+            "severity~IG",
+            "title~\"r 2\"",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..60 {
+            let mut q = Vec::new();
+            for _ in 0..(1 + seed % 3) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                q.push(words[(seed >> 33) as usize % words.len()]);
+            }
+            let q = q.join(" ");
+            assert_eq!(matching(f, "q", &q, 7), reference(f, "q", &q), "{q}");
+        }
+    }
+
+    pub fn query_paging_is_stable_while_documents_are_inserted(f: &Fixture) {
+        for i in 0..30 {
+            let sev = if i % 3 == 0 { "high" } else { "low" };
+            put(f, "qp", &format!("k{i:03}"), json!({"severity": sev}));
+        }
+        let expected: Vec<String> = (0..30)
+            .filter(|i| i % 3 == 0)
+            .map(|i| format!("k{i:03}"))
+            .collect();
+        let mut opts = ListOptions {
+            limit: 2,
+            detail: true,
+            query: Some(query::parse("severity=high").unwrap()),
+            ..ListOptions::default()
+        };
+        let mut seen = Vec::new();
+        for round in 0..50 {
+            let page = f.store.list(&f.scope, &ns("qp"), &opts).unwrap();
+            let items = page.items.clone().unwrap();
+            assert_eq!(items.len(), page.keys.len());
+            seen.extend(page.keys);
+            if !page.has_more {
+                break;
+            }
+            // Matching and non-matching documents land behind the cursor and ahead of it.
+            put(
+                f,
+                "qp",
+                &format!("k000-{round}"),
+                json!({"severity": "high"}),
+            );
+            put(f, "qp", &format!("a-{round}"), json!({"severity": "high"}));
+            put(
+                f,
+                "qp",
+                &format!("k001-{round}"),
+                json!({"severity": "low"}),
+            );
+            opts.cursor = page.cursor;
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "no key twice: {seen:?}");
+        assert_eq!(sorted, seen, "in key order");
+        let original: Vec<String> = seen.iter().filter(|k| !k.contains('-')).cloned().collect();
+        assert_eq!(original, expected, "every original match exactly once");
+        // What was inserted ahead of the cursor is found; what went behind it is not.
+        assert!(seen.iter().all(|k| !k.starts_with("a-")));
+    }
+
+    pub fn facets_count_values_most_frequent_first(f: &Fixture) {
+        findings(f, "fc");
+        let sev = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("severity").unwrap(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(sev.field, "severity");
+        assert_eq!(sev.total, 41);
+        assert_eq!(sev.missing, 1);
+        let counts: Vec<(Value, u64)> = sev
+            .values
+            .iter()
+            .map(|v| (v.value.clone(), v.count))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                (json!("High"), 10),
+                (json!("high"), 10),
+                (json!("low"), 10),
+                (json!("medium"), 10)
+            ]
+        );
+        let q = query::parse("!reviewed").unwrap();
+        let src = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("evidence.source").unwrap(),
+                Some(&q),
+            )
+            .unwrap();
+        assert_eq!(src.total, 33);
+        assert_eq!(src.missing, 1);
+        assert_eq!(src.values[0].value, json!("dast"));
+        assert_eq!(src.values[0].count, 21);
+        assert_eq!(src.values[1].value, json!("sast"));
+        assert_eq!(src.values[1].count, 11);
+        let rev = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("reviewed").unwrap(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(rev.values.len(), 1);
+        assert_eq!(
+            (rev.values[0].value.clone(), rev.values[0].count),
+            (json!(true), 8)
+        );
+        assert_eq!(rev.missing, 33);
+        let owner = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("owner").unwrap(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            (owner.values[0].value.clone(), owner.values[0].count),
+            (Value::Null, 6)
+        );
+        let conf = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("fc"),
+                &query::Path::parse("evidence.confidence").unwrap(),
+                Some(&query::parse("evidence.confidence>=0.9").unwrap()),
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                conf.values[0].value.clone(),
+                conf.values[0].count,
+                conf.total
+            ),
+            (json!(0.9), 4, 4)
+        );
+        let none = f
+            .store
+            .facets(
+                &f.scope,
+                &ns("nothing-here"),
+                &query::Path::parse("severity").unwrap(),
+                None,
+            )
+            .unwrap();
+        assert_eq!((none.values.len(), none.missing, none.total), (0, 0, 0));
+    }
+
     pub fn stats_count_documents_and_bytes(f: &Fixture) {
         put(f, "st", "a", json!({"x": 1}));
         put(f, "st", "b", json!([1, 2, 3]));
@@ -645,6 +929,18 @@ macro_rules! contract_suite {
             fn listing_can_carry_chosen_members() {
                 let Some(f) = $fixture() else { return };
                 cases::listing_can_carry_chosen_members(&f);
+            }
+            #[test]
+            fn queries_select_what_the_reference_meaning_selects() {
+                cases::queries_select_what_the_reference_meaning_selects(&$fixture());
+            }
+            #[test]
+            fn query_paging_is_stable_while_documents_are_inserted() {
+                cases::query_paging_is_stable_while_documents_are_inserted(&$fixture());
+            }
+            #[test]
+            fn facets_count_values_most_frequent_first() {
+                cases::facets_count_values_most_frequent_first(&$fixture());
             }
             #[test]
             fn stats_count_documents_and_bytes() {

@@ -1593,3 +1593,93 @@ fn if_match_any_sees_writes_queued_in_the_same_batch() {
     );
     assert_eq!(doc["version"], json!(1 + 16 * 20));
 }
+
+#[test]
+fn queries_and_facets_over_http_stay_in_the_workspace_and_refuse_bad_input() {
+    let s = TestServer::start(ServerOptions::default());
+    let a = s.key("team-a");
+    let b = s.key("team-b");
+    let c = client();
+    for (k, sev) in [("f1", "high"), ("f2", "low"), ("f3", "high")] {
+        put(
+            &c,
+            &s,
+            &a,
+            &format!("/storage/findings/{k}"),
+            json!({"severity": sev}),
+        );
+    }
+    put(
+        &c,
+        &s,
+        &b,
+        "/storage/findings/mine",
+        json!({"severity": "high", "reviewed": true}),
+    );
+    let get = |key: &str, path: &str| req(&c, &s, Method::GET, path, key).send().unwrap();
+    let (st, _, v) = body(get(
+        &a,
+        "/storage/findings?where=severity%3Dhigh&detail=true",
+    ));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["keys"], json!(["f1", "f3"]));
+    assert_eq!(v["items"][1]["key"], "f3");
+    assert_eq!(v["scanned"], 3);
+    // B's query sees only B's document; A's facets count only A's.
+    let (_, _, v) = body(get(&b, "/storage/findings?where=severity%3Dhigh"));
+    assert_eq!(v["keys"], json!(["mine"]));
+    let (st, _, v) = body(get(&a, "/storage/findings/_facets?field=severity"));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"field": "severity", "values": [{"value": "high", "count": 2}, {"value": "low", "count": 1}],
+               "missing": 0, "total": 3})
+    );
+    let (_, _, v) = body(get(
+        &b,
+        "/storage/findings/_facets?field=reviewed&where=severity%3Dhigh",
+    ));
+    assert_eq!(v["values"], json!([{"value": true, "count": 1}]));
+    // Malformed queries and paths: 400 saying where, and nothing else happens.
+    let e = expect_error(
+        get(&a, "/storage/findings?where=severity%3D"),
+        400,
+        "INVALID_INPUT",
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("column 10"),
+        "{e}"
+    );
+    let e = expect_error(
+        get(&a, "/storage/findings?where=title%3D%22open"),
+        400,
+        "INVALID_INPUT",
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not closed"),
+        "{e}"
+    );
+    expect_error(get(&a, "/storage/findings/_facets"), 400, "INVALID_INPUT");
+    expect_error(
+        get(&a, "/storage/findings/_facets?field=a..b"),
+        400,
+        "INVALID_INPUT",
+    );
+    expect_error(
+        get(&a, "/storage/findings/_facets?field=severity&where=%3Dx"),
+        400,
+        "INVALID_INPUT",
+    );
+    // Text that looks like SQL is only ever a value.
+    let (st, _, v) = body(get(
+        &a,
+        "/storage/findings?where=severity%3D%22x%27%20OR%201%3D1%20--%22",
+    ));
+    assert_eq!((st, v["keys"].clone()), (200, json!([])));
+}

@@ -938,3 +938,65 @@ fn under_a_steady_write_load_the_server_store_keeps_its_log_bounded() {
     reader.join().unwrap();
     assert!(largest < 96 << 20, "the log grew to {} MiB", largest >> 20);
 }
+
+#[test]
+fn a_query_page_scans_a_bounded_window_and_never_another_workspace() {
+    use agent_console::store::SCAN_BUDGET;
+    let (_dir, _path, store) = fresh();
+    let (a, b) = (scope("team-a"), scope("team-b"));
+    let Backend::Sqlite(s) = &store.backend else {
+        unreachable!()
+    };
+    let n = SCAN_BUDGET + 10;
+    let (written, committed) = s
+        .batch(|| {
+            for i in 0..n {
+                let sev = if i >= n - 5 { "high" } else { "low" };
+                put(
+                    &store,
+                    &a,
+                    "f",
+                    &format!("k{i:06}"),
+                    json!({"severity": sev}),
+                )
+                .unwrap();
+            }
+        })
+        .unwrap();
+    committed.unwrap();
+    let () = written;
+    // B's namespace of the same name matches too, and must never show up in A's query.
+    put(&store, &b, "f", "k999999", json!({"severity": "high"})).unwrap();
+    let mut opts = ListOptions {
+        limit: 100,
+        query: Some(agent_console::query::parse("severity=high").unwrap()),
+        ..ListOptions::default()
+    };
+    let first = store.list(&a, &ns("f"), &opts).unwrap();
+    assert!(first.keys.is_empty(), "{:?}", first.keys);
+    assert!(first.has_more);
+    assert_eq!(first.scanned, Some(SCAN_BUDGET as u64));
+    opts.cursor = first.cursor;
+    let second = store.list(&a, &ns("f"), &opts).unwrap();
+    assert_eq!(second.keys.len(), 5);
+    assert!(!second.has_more);
+    assert_eq!(second.scanned, Some(10));
+    let facets = store
+        .facets(
+            &a,
+            &ns("f"),
+            &agent_console::query::Path::parse("severity").unwrap(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(facets.total, n as u64);
+    let mine = store.list(&b, &ns("f"), &opts_all()).unwrap();
+    assert_eq!(mine.keys, ["k999999"]);
+}
+
+fn opts_all() -> ListOptions {
+    ListOptions {
+        query: Some(agent_console::query::parse("severity=high").unwrap()),
+        ..ListOptions::default()
+    }
+}

@@ -14,7 +14,15 @@ use serde_json::{Value, json};
   console list signals --limit 50               # first page; the cursor goes to stderr
   console list signals --cursor 3230... --limit 50
   console list signals --prefix 2026-03 --all   # every page
-  console list signals --fields key,version,updated_by")]
+  console list signals --fields key,version,updated_by
+  console list findings --where 'severity=high !reviewed' --all
+  console list findings --where 'evidence.confidence>0.8 tags~secrets' --json
+
+A query (--where) is words that must all match: plain text in the key, by:NAME,
+reviewed, action:X, size>10kb, updated<1h, PATH=V, PATH!=V, PATH>V (also <, <=, >=),
+PATH~TEXT (contains), has:PATH; `!` negates a word; quotes keep spaces. See docs/query.md.
+A page of a query examines at most 20,000 documents, so it may be short (even empty)
+while more follow: --all walks them all.")]
 pub struct ListArgs {
     /// Namespace whose keys to list; without it, list the namespaces.
     pub namespace: Option<String>,
@@ -33,11 +41,18 @@ pub struct ListArgs {
     /// Keep only these fields of each item, e.g. `key,version` (implies --json).
     #[arg(long, value_name = "FIELDS")]
     pub fields: Option<String>,
+    /// Only the documents this query matches, e.g. 'severity=high !reviewed'.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub query: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
     let json = ctx.global.json || args.fields.is_some() || !stdout_is_terminal();
     match &args.namespace {
+        None if args.query.is_some() => Err(super::output::UsageError(
+            "--where needs a namespace: console list NS --where EXPR".into(),
+        )
+        .into()),
         None => list_namespaces(ctx, &args, json),
         Some(ns) => list_keys(ctx, &Namespace::parse(ns)?, &args, json),
     }
@@ -78,6 +93,7 @@ fn list_keys(ctx: &Ctx, ns: &Namespace, args: &ListArgs, json: bool) -> anyhow::
         prefix: args.prefix.clone(),
         detail,
         fields: Vec::new(),
+        query: crate::query::parse_opt(args.query.as_deref())?,
     };
     let mut page = ctx.store.list(&ctx.scope, ns, &opts)?;
     if args.all {

@@ -6,6 +6,7 @@ mod config_cmd;
 mod delete;
 mod demo;
 mod export;
+mod facets;
 mod get;
 mod history;
 mod import;
@@ -62,6 +63,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Statistics of one namespace or of all: documents, bytes, created, last updated.
     Stats(stats::StatsArgs),
+    /// Count a namespace's documents by the values of one member (most frequent first).
+    Facets(facets::FacetsArgs),
     /// Write documents as JSON lines (all namespaces, or the ones named), for backup or a move.
     Export(export::ExportArgs),
     /// Write the documents of an export into the store (versions kept where the store lacks them).
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Incr(a) => incr::run(&ctx, a),
                 Command::History(a) => history::run(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
+                Command::Facets(a) => facets::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
                 Command::Export(a) => export::run(&ctx, a),
                 Command::Import(a) => import::run(&ctx, a),

@@ -4,7 +4,8 @@
 use super::envelope::ApiResult;
 use super::openapi::ChangeBatchBody;
 use super::openapi::{
-    DocumentEnvelope, ErrorEnvelope, HistoryList, IncrRequest, NamespaceStatsBody, StatsList,
+    DocumentEnvelope, ErrorEnvelope, FacetList, HistoryList, IncrRequest, NamespaceStatsBody,
+    StatsList,
 };
 use super::routes::{etag, json_with, parse_key, parse_ns, write_headers};
 use super::{AppState, Caller};
@@ -46,6 +47,31 @@ pub async fn changes(
         .run(move |s| s.changes(&caller.scope, after, ns.as_ref(), limit))
         .await?;
     Ok(Json(batch).into_response())
+}
+
+/// How the documents of a namespace (those matching `where`) spread over the values of
+/// one member: counts, most frequent first.
+#[utoipa::path(get, path = "/storage/{ns}/_facets", tag = "extensions", security(("bearer" = [])),
+    params(("ns" = String, Path),
+        ("field" = String, Query, description = "The member path, dotted into objects: `severity`, `evidence.source`"),
+        ("where" = Option<String>, Query, description = "Only documents matching this query (docs/query.md)")),
+    responses((status = 200, body = FacetList), (status = 400, body = ErrorEnvelope)))]
+pub async fn facets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(ns): Path<String>,
+    Query(params): super::routes::Params,
+) -> ApiResult<Response> {
+    let ns = parse_ns(&ns)?;
+    let field = params.get("field").ok_or_else(|| {
+        Error::invalid("field is required: the member path to count, like severity")
+    })?;
+    let field = crate::query::Path::parse(field)?;
+    let query = crate::query::parse_opt(params.get("where").map(String::as_str))?;
+    let facets = state
+        .run(move |s| s.facets(&caller.scope, &ns, &field, query.as_ref()))
+        .await?;
+    Ok(Json(facets).into_response())
 }
 
 /// Statistics of one namespace: documents, bytes, created, last written.

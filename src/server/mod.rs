@@ -252,6 +252,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::list_keys).delete(routes::delete_namespace),
         )
         .route("/storage/{ns}/_stats", get(ext::stats_namespace))
+        .route("/storage/{ns}/_facets", get(ext::facets))
         .route("/storage/{ns}/_watch", get(sse::watch_namespace))
         .route(
             "/storage/{ns}/{key}",

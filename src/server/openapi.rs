@@ -76,6 +76,30 @@ pub struct KeyList {
     pub has_more: bool,
     /// With `detail=true`: the metadata of each key.
     pub items: Option<Vec<MetadataEnvelope>>,
+    /// With `where`: how many documents this page examined, matching or not.
+    pub scanned: Option<u64>,
+}
+
+/// `GET /storage/{ns}/_facets`: how the documents spread over a member's values.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FacetList {
+    /// The member path, as asked.
+    pub field: String,
+    /// Most frequent first, at most 1000.
+    pub values: Vec<FacetValueBody>,
+    /// Documents (matching `where`) without the member.
+    pub missing: u64,
+    /// Documents counted: all that match `where`.
+    pub total: u64,
+}
+
+/// One value of a member and how many documents hold it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FacetValueBody {
+    /// Any JSON value.
+    #[schema(value_type = Object)]
+    pub value: Value,
+    pub count: u64,
 }
 
 /// `DELETE /storage/{ns}/{key}`.
@@ -254,6 +278,7 @@ impl Modify for BearerAuth {
         ext::stats_all,
         ext::changes,
         ext::stats_namespace,
+        ext::facets,
         ext::history,
         ext::history_version,
         ext::incr,
@@ -328,9 +353,25 @@ mod tests {
             cursor: None,
             has_more: false,
             items: Some(vec![]),
+            scanned: Some(0),
         })
         .unwrap();
         assert_eq!(fields(&page), schema_fields(&doc, "KeyList"));
+        let facets = serde_json::to_value(crate::store::Facets {
+            field: "f".into(),
+            values: vec![crate::store::FacetValue {
+                value: Value::Null,
+                count: 1,
+            }],
+            missing: 0,
+            total: 1,
+        })
+        .unwrap();
+        assert_eq!(fields(&facets), schema_fields(&doc, "FacetList"));
+        assert_eq!(
+            fields(&facets["values"][0]),
+            schema_fields(&doc, "FacetValueBody")
+        );
         let stats = serde_json::to_value(NamespaceStats {
             namespace: "n".into(),
             documents: 1,
@@ -354,6 +395,7 @@ mod tests {
             "/storage/{ns}/{key}",
             "/storage/_stats",
             "/storage/{ns}/_stats",
+            "/storage/{ns}/_facets",
             "/storage/{ns}/_watch",
             "/storage/{ns}/{key}/_watch",
             "/storage/{ns}/{key}/_history",

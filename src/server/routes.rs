@@ -207,6 +207,7 @@ pub async fn list_namespaces(
         ("prefix" = Option<String>, Query, description = "Only keys starting with this"),
         ("detail" = Option<bool>, Query, description = "Add `items`: each key's metadata"),
         ("fields" = Option<String>, Query, description = "Comma-separated top-level members of each value to add as `items[].fields` (implies detail)"),
+        ("where" = Option<String>, Query, description = "Only documents matching this query (docs/query.md), e.g. `severity=high !reviewed`. A page examines at most 20,000 documents: it may hold fewer keys than `limit`, even none, while `has_more` is true; `scanned` says how many it examined"),
     ),
     responses((status = 200, body = KeyList), (status = 400, body = ErrorEnvelope)))]
 pub async fn list_keys(
@@ -236,6 +237,7 @@ pub async fn list_keys(
                     .collect()
             })
             .unwrap_or_default(),
+        query: crate::query::parse_opt(params.get("where").map(String::as_str))?,
     };
     let page = state
         .run(move |s| s.list(&caller.scope, &ns, &opts))

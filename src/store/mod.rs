@@ -11,11 +11,13 @@ mod readers;
 pub mod remote;
 mod rules;
 pub mod sqlite;
+mod sqlite_query;
 pub mod tier;
 pub mod writer;
 
 use crate::error::Result;
 use crate::model::{Document, Key, Meta, Namespace, Workspace};
+use crate::query::{Path, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -74,6 +76,10 @@ pub struct ListOptions {
     /// Also include these top-level members of each value in `items[].fields` (implies
     /// `detail`): one request shows a page of triage markers.
     pub fields: Vec<String>,
+    /// Only the documents this query matches (the wire's `where`). A page of a query
+    /// examines at most `SCAN_BUDGET` documents: it may hold fewer than `limit` keys, even
+    /// none, while `has_more` is true, so no request scans a large namespace at once.
+    pub query: Option<Query>,
 }
 
 impl Default for ListOptions {
@@ -84,12 +90,17 @@ impl Default for ListOptions {
             prefix: None,
             detail: false,
             fields: Vec::new(),
+            query: None,
         }
     }
 }
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
+/// The most documents one page of a query examines.
+pub const SCAN_BUDGET: usize = 20_000;
+/// The most distinct values a facet count lists.
+pub const MAX_FACET_VALUES: usize = 1000;
 
 /// A list limit must be 1..=MAX_LIMIT.
 pub fn check_limit(limit: usize) -> Result<()> {
@@ -111,6 +122,30 @@ pub struct KeyPage {
     pub has_more: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Meta>>,
+    /// With a query: how many documents this page examined (matching or not), for
+    /// progress over a long scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<u64>,
+}
+
+/// How the documents of a namespace (matching a query) spread over a member's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facets {
+    /// The member path, as asked.
+    pub field: String,
+    /// Each value and how many documents hold it, most frequent first (at most
+    /// `MAX_FACET_VALUES`).
+    pub values: Vec<FacetValue>,
+    /// Documents without the member.
+    pub missing: u64,
+    /// Documents counted (all that match the query).
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacetValue {
+    pub value: Value,
+    pub count: u64,
 }
 
 /// Statistics of one namespace.
@@ -273,6 +308,18 @@ impl Store {
     /// One page of a namespace's keys.
     pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
         delegate!(self, s => s.list(scope, ns, opts))
+    }
+
+    /// How the documents of a namespace that match `query` spread over the values of the
+    /// member at `field`.
+    pub fn facets(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        field: &Path,
+        query: Option<&Query>,
+    ) -> Result<Facets> {
+        delegate!(self, s => s.facets(scope, ns, field, query))
     }
 
     /// Statistics of one namespace, or of all when `ns` is `None`.

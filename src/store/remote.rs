@@ -6,7 +6,7 @@
 
 use super::feed::{FeedItem, FeedState, SseParser};
 use super::{
-    Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written,
+    Change, ChangeBatch, Facets, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Written,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Document, Key, Meta, Namespace, Workspace};
@@ -292,8 +292,30 @@ impl RemoteStore {
         if !opts.fields.is_empty() {
             query.push(("fields", opts.fields.join(",")));
         }
+        if let Some(q) = opts.query.as_ref().filter(|q| !q.is_empty()) {
+            query.push(("where", q.to_string()));
+        }
         let resp = self.send(Replay::Safe, || {
             self.request(Method::GET, &url).query(&query)
+        })?;
+        self.json(resp)
+    }
+
+    /// The server counts: the query travels as its canonical text.
+    pub fn facets(
+        &self,
+        _scope: &Scope,
+        ns: &Namespace,
+        field: &crate::query::Path,
+        query: Option<&crate::query::Query>,
+    ) -> Result<Facets> {
+        let url = self.url(&[ns.as_str(), "_facets"]);
+        let mut params = vec![("field", field.to_string())];
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            params.push(("where", q.to_string()));
+        }
+        let resp = self.send(Replay::Safe, || {
+            self.request(Method::GET, &url).query(&params)
         })?;
         self.json(resp)
     }

@@ -9,8 +9,8 @@ use super::rules::{self, Counts, Stored as Row};
 use super::readers::{Freshness, Readers};
 use super::writer::Writer;
 use super::{
-    Change, ChangeBatch, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier, Written,
-    cursor,
+    Change, ChangeBatch, Facets, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier,
+    Written, cursor,
 };
 use crate::error::{Error, Result};
 use crate::model::{self, Document, Key, Meta, Namespace, Workspace};
@@ -987,24 +987,68 @@ impl SqliteStore {
         // that start with the prefix.
         let upper = format!("{prefix}~");
         let now = model::now_ms();
+        let detail = opts.detail || !opts.fields.is_empty();
+        let query = opts.query.as_ref().filter(|q| !q.is_empty());
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            scope.workspace.as_str().to_string().into(),
+            ns.as_str().to_string().into(),
+            after.clone().into(),
+            prefix.clone().into(),
+            upper.clone().into(),
+            now.into(),
+            (opts.limit as i64 + 1).into(),
+        ];
         self.read(|c| {
-            let mut stmt = c.prepare_cached(concat!(
-                "SELECT key, ",
-                row_columns!(),
-                " FROM documents
-                 WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4 AND key < ?5
-                   AND (expires_at IS NULL OR expires_at > ?6)
-                 ORDER BY key LIMIT ?7"
-            ))?;
-            let mut rows = stmt.query(params![
-                scope.workspace.as_str(),
-                ns.as_str(),
-                after,
-                prefix,
-                upper,
-                now,
-                opts.limit as i64 + 1
-            ])?;
+            // A query examines a window of at most SCAN_BUDGET keys; `window_end` is its
+            // last key when more keys follow it.
+            let mut window_end = None;
+            let mut stmt = match query {
+                None => c.prepare_cached(concat!(
+                    "SELECT key, ",
+                    row_columns!(),
+                    " FROM documents
+                     WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
+                       AND key < ?5 AND (expires_at IS NULL OR expires_at > ?6)
+                     ORDER BY key LIMIT ?7"
+                ))?,
+                Some(q) => {
+                    window_end = c
+                        .prepare_cached(
+                            "SELECT key FROM documents
+                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
+                               AND key < ?5
+                             ORDER BY key LIMIT 1 OFFSET ?6",
+                        )?
+                        .query_row(
+                            params![
+                                scope.workspace.as_str(),
+                                ns.as_str(),
+                                after,
+                                prefix,
+                                upper,
+                                super::SCAN_BUDGET as i64 - 1
+                            ],
+                            |r| r.get::<_, String>(0),
+                        )
+                        .optional()?;
+                    let pred = super::sqlite_query::predicate(q, now, 9);
+                    args.push(window_end.clone().unwrap_or_else(|| upper.clone()).into());
+                    args.extend(pred.params);
+                    c.prepare_cached(&format!(
+                        concat!(
+                            "SELECT key, ",
+                            row_columns!(),
+                            " FROM documents
+                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
+                               AND key < ?5 AND (expires_at IS NULL OR expires_at > ?6)
+                               AND key <= ?8 AND {}
+                             ORDER BY key LIMIT ?7"
+                        ),
+                        pred.sql
+                    ))?
+                }
+            };
+            let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
             let mut keys = Vec::new();
             let mut items = Vec::new();
             let mut has_more = false;
@@ -1014,7 +1058,7 @@ impl SqliteStore {
                     break;
                 }
                 let key: String = r.get(0)?;
-                if opts.detail || !opts.fields.is_empty() {
+                if detail {
                     let row = Row {
                         value: String::new(),
                         version: r.get(2)?,
@@ -1033,17 +1077,103 @@ impl SqliteStore {
                 }
                 keys.push(key);
             }
-            let cursor = if has_more {
-                keys.last().map(|k| cursor::encode(k))
+            drop(rows);
+            let mut scanned = None;
+            let cursor_key = if has_more {
+                keys.last().cloned()
             } else {
-                None
+                has_more = window_end.is_some();
+                window_end
             };
+            if query.is_some() {
+                let n: i64 = c
+                    .prepare_cached(
+                        "SELECT count(*) FROM documents
+                         WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
+                           AND key < ?5 AND key <= ?6",
+                    )?
+                    .query_row(
+                        params![
+                            scope.workspace.as_str(),
+                            ns.as_str(),
+                            after,
+                            prefix,
+                            upper,
+                            cursor_key.as_deref().unwrap_or(&upper)
+                        ],
+                        |r| r.get(0),
+                    )?;
+                scanned = Some(n as u64);
+            }
             Ok(KeyPage {
                 keys,
-                cursor,
+                cursor: cursor_key.map(|k| cursor::encode(&k)),
                 has_more,
-                items: (opts.detail || !opts.fields.is_empty()).then_some(items),
+                items: detail.then_some(items),
+                scanned,
             })
+        })
+    }
+
+    /// How the live documents of a namespace matching `query` spread over the values of
+    /// the member at `field` (see `Store::facets`).
+    pub fn facets(
+        &self,
+        scope: &Scope,
+        ns: &Namespace,
+        field: &crate::query::Path,
+        query: Option<&crate::query::Query>,
+    ) -> Result<Facets> {
+        let now = model::now_ms();
+        let pred = super::sqlite_query::predicate(query.unwrap_or(&Default::default()), now, 5);
+        let sql = format!(
+            "SELECT json_type(value, ?3) AS t, json_extract(value, ?3) AS v, count(*) AS n
+             FROM documents
+             WHERE workspace = ?1 AND namespace = ?2 AND (expires_at IS NULL OR expires_at > ?4)
+               AND {}
+             GROUP BY t, v ORDER BY n DESC, t, v",
+            pred.sql
+        );
+        let mut all: Vec<rusqlite::types::Value> = vec![
+            scope.workspace.as_str().to_string().into(),
+            ns.as_str().to_string().into(),
+            field.json_path().into(),
+            now.into(),
+        ];
+        all.extend(pred.params);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(all))?;
+            let mut facets = Facets {
+                field: field.to_string(),
+                values: Vec::new(),
+                missing: 0,
+                total: 0,
+            };
+            while let Some(r) = rows.next()? {
+                let ty: Option<String> = r.get(0)?;
+                let count = r.get::<_, i64>(2)? as u64;
+                facets.total += count;
+                let Some(ty) = ty else {
+                    facets.missing += count;
+                    continue;
+                };
+                if facets.values.len() == super::MAX_FACET_VALUES {
+                    continue;
+                }
+                use rusqlite::types::ValueRef;
+                let value = match (ty.as_str(), r.get_ref(1)?) {
+                    ("true", _) => Value::Bool(true),
+                    ("false", _) => Value::Bool(false),
+                    ("integer", ValueRef::Integer(i)) => Value::from(i),
+                    ("real", ValueRef::Real(f)) => Value::from(f),
+                    ("text", ValueRef::Text(t)) => Value::String(String::from_utf8_lossy(t).into()),
+                    ("object" | "array", ValueRef::Text(t)) => serde_json::from_slice(t)?,
+                    _ => Value::Null,
+                };
+                facets.values.push(super::FacetValue { value, count });
+            }
+            Ok(facets)
         })
     }
 

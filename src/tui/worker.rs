@@ -169,6 +169,7 @@ impl Worker {
                     self.config.reviewed_field.clone(),
                     self.config.action_field.clone(),
                 ],
+                query: None,
             },
         )?;
         let rows = page
