@@ -932,15 +932,18 @@ macro_rules! contract_suite {
             }
             #[test]
             fn queries_select_what_the_reference_meaning_selects() {
-                cases::queries_select_what_the_reference_meaning_selects(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::queries_select_what_the_reference_meaning_selects(&f);
             }
             #[test]
             fn query_paging_is_stable_while_documents_are_inserted() {
-                cases::query_paging_is_stable_while_documents_are_inserted(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::query_paging_is_stable_while_documents_are_inserted(&f);
             }
             #[test]
             fn facets_count_values_most_frequent_first() {
-                cases::facets_count_values_most_frequent_first(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::facets_count_values_most_frequent_first(&f);
             }
             #[test]
             fn stats_count_documents_and_bytes() {

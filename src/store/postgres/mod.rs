@@ -8,6 +8,7 @@
 //! only.
 
 mod admin;
+mod scan;
 mod schema;
 mod sweep;
 mod write;
@@ -307,6 +308,9 @@ impl PostgresStore {
         let prefix = opts.prefix.clone().unwrap_or_default();
         model::validate_prefix(&prefix)?;
         let upper = format!("{prefix}~");
+        if let Some(q) = opts.query.as_ref().filter(|q| !q.is_empty()) {
+            return self.list_matching(scope, ns, opts, q, (&after, &prefix, &upper));
+        }
         let detail = opts.detail || !opts.fields.is_empty();
         let rows = self.conn()?.query(
             "SELECT key, CASE WHEN $8 THEN value ELSE '' END, version, size_bytes, created_at,
@@ -352,6 +356,7 @@ impl PostgresStore {
             cursor,
             has_more,
             items: detail.then_some(items),
+            scanned: None,
         })
     }
 
