@@ -6,9 +6,7 @@
 use crate::config::{Config, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Workspace;
-use crate::store::{
-    Backend, PostgresStore, RemoteOptions, RemoteStore, Scope, SqliteStore, Store,
-};
+use crate::store::{Backend, PostgresStore, RemoteOptions, RemoteStore, Scope, SqliteStore, Store};
 use clap::Args;
 use std::path::{Path, PathBuf};
 

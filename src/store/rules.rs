@@ -85,7 +85,12 @@ pub(crate) fn delete_missing(expected: Option<u64>, ns: &str, key: &str) -> Erro
 }
 
 /// The stored object with `partial` merged in.
-pub(crate) fn patched(stored: &str, partial: Map<String, Value>, ns: &str, key: &str) -> Result<Value> {
+pub(crate) fn patched(
+    stored: &str,
+    partial: Map<String, Value>,
+    ns: &str,
+    key: &str,
+) -> Result<Value> {
     let Value::Object(mut doc) = serde_json::from_str(stored)? else {
         return Err(Error::invalid(format!(
             "{ns}/{key} holds an array; merge-patch needs an object"

@@ -5,8 +5,8 @@
 //! transaction as the write they describe.
 
 use super::deferred::Pending;
-use super::rules::{self, Counts, Stored as Row};
 use super::readers::{Freshness, Readers};
+use super::rules::{self, Counts, Stored as Row};
 use super::writer::Writer;
 use super::{
     Change, ChangeBatch, Facets, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier,
@@ -682,7 +682,11 @@ impl SqliteStore {
             ws: t.ws,
             ns: t.ns,
         };
-        rules::check_quota(tier.unwrap_or(self.options.default_tier), &check, &mut counts)?;
+        rules::check_quota(
+            tier.unwrap_or(self.options.default_tier),
+            &check,
+            &mut counts,
+        )?;
         let old_size = existing.map_or(0, |r| r.size_bytes);
         // Checked: the changes start here.
         if tier.is_none() {

@@ -54,7 +54,9 @@ fn as_owner(program: &Path) -> Command {
 }
 
 fn run(mut c: Command, what: &str) {
-    let out = c.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -98,8 +100,17 @@ fn start() -> Option<Cluster> {
     }
     let data = dir.join("data");
     let mut init = as_owner(&bin.join("initdb"));
-    init.args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
-        .arg(&data);
+    init.args([
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "-D",
+    ])
+    .arg(&data);
     run(init, "initdb");
     let port = free_port();
     let options = format!(
@@ -128,6 +139,8 @@ fn start() -> Option<Cluster> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    // Never waited for: it outlives this process on purpose.
+    #[allow(clippy::zombie_processes)]
     w.spawn().expect("start the cluster's watchdog");
     Some(Cluster {
         port,
@@ -163,7 +176,17 @@ impl Cluster {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let db = db.rsplit('/').next().unwrap_or(db);
         let out = Command::new(self.bin.join("psql"))
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
             .args(["-p", &self.port.to_string(), "-d", db, "-c", sql])
             .output()
             .expect("run psql");

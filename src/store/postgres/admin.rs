@@ -166,7 +166,11 @@ impl PostgresStore {
         )?;
         tx.commit()?;
         // This replica sees its own revocation at its next request.
-        self.keys.state.lock().unwrap_or_else(|p| p.into_inner()).checked = None;
+        self.keys
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .checked = None;
         Ok(key_row(&row).0)
     }
 

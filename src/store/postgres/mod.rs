@@ -150,7 +150,10 @@ impl PostgresStore {
     pub fn sweep_in_background(&self) {
         let mut slot = self.sweeper.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
-            *slot = Some(sweep::Sweeper::start(self.pool.clone(), self.write_settings()));
+            *slot = Some(sweep::Sweeper::start(
+                self.pool.clone(),
+                self.write_settings(),
+            ));
         }
     }
 
@@ -243,7 +246,9 @@ impl PostgresStore {
         key: &Key,
         expected_version: Option<u64>,
     ) -> Result<()> {
-        self.write(scope, |w| w.delete(ns.as_str(), key.as_str(), expected_version))
+        self.write(scope, |w| {
+            w.delete(ns.as_str(), key.as_str(), expected_version)
+        })
     }
 
     pub fn delete_namespace(&self, scope: &Scope, ns: &Namespace) -> Result<u64> {
@@ -419,8 +424,8 @@ impl PostgresStore {
         let (ws, n, k) = (scope.workspace.as_str(), ns.as_str(), key.as_str());
         let now = model::now_ms();
         let mut c = self.conn()?;
-        if let Some((_, row)) = Self::load(&mut *c, ws, n, k)?
-            .filter(|(_, r)| !r.expired(now) && r.version == version)
+        if let Some((_, row)) =
+            Self::load(&mut *c, ws, n, k)?.filter(|(_, r)| !r.expired(now) && r.version == version)
         {
             return row.document(n, k);
         }
@@ -519,9 +524,6 @@ mod tests {
             super::redact("postgres://me:secret@db:5432/x"),
             "postgres://me:***@db:5432/x"
         );
-        assert_eq!(
-            super::redact("postgres://me@db/x"),
-            "postgres://me@db/x"
-        );
+        assert_eq!(super::redact("postgres://me@db/x"), "postgres://me@db/x");
     }
 }

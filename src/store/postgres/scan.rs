@@ -64,7 +64,8 @@ impl PostgresStore {
             }
             keys.push(key);
         }
-        let window_end = (rows.len() == SCAN_BUDGET).then(|| rows[rows.len() - 1].get::<_, String>(0));
+        let window_end =
+            (rows.len() == SCAN_BUDGET).then(|| rows[rows.len() - 1].get::<_, String>(0));
         let (cursor_key, scanned) = if full {
             // Examined up to the last key returned.
             let last = keys.last().cloned();

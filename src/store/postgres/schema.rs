@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 
 /// The advisory lock every migration holds (an arbitrary constant: "console" in ASCII).
-const MIGRATION_LOCK: i64 = 0x636f_6e73_6f6c_65;
+const MIGRATION_LOCK: i64 = 0x0063_6f6e_736f_6c65;
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.

@@ -82,7 +82,10 @@ impl From<postgres::Error> for Retry {
     fn from(e: postgres::Error) -> Retry {
         use postgres::error::SqlState;
         match e.code() {
-            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
                 Retry::Again(e)
             }
             _ => Retry::Fail(Error::from(e)),
@@ -193,7 +196,13 @@ impl Tx<'_> {
         })
     }
 
-    pub fn put(&mut self, ns: &str, key: &str, value: &Value, opts: &PutOptions) -> Result<Written> {
+    pub fn put(
+        &mut self,
+        ns: &str,
+        key: &str,
+        value: &Value,
+        opts: &PutOptions,
+    ) -> Result<Written> {
         let found = self.find(ns, key)?;
         rules::check_put(opts, found.live().map(|r| r.version))?;
         let how = How {
@@ -336,8 +345,17 @@ impl Tx<'_> {
                    created_at, updated_at, updated_by, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 &[
-                    &id, &self.ws, &ns, &key, &text, &v, &sz, &created_at, &self.now,
-                    &self.actor, &how.expires_at,
+                    &id,
+                    &self.ws,
+                    &ns,
+                    &key,
+                    &text,
+                    &v,
+                    &sz,
+                    &created_at,
+                    &self.now,
+                    &self.actor,
+                    &how.expires_at,
                 ],
             )?;
         }
@@ -415,8 +433,10 @@ impl Tx<'_> {
 
     /// Removes document id `id` with its history (its row is already gone).
     fn forget(&mut self, id: i64) -> Result<()> {
-        self.tx.execute("DELETE FROM history WHERE doc = $1", &[&id])?;
-        self.tx.execute("DELETE FROM doc_ids WHERE id = $1", &[&id])?;
+        self.tx
+            .execute("DELETE FROM history WHERE doc = $1", &[&id])?;
+        self.tx
+            .execute("DELETE FROM doc_ids WHERE id = $1", &[&id])?;
         Ok(())
     }
 
@@ -429,7 +449,8 @@ impl Tx<'_> {
         version: Option<u64>,
         op: &'static str,
     ) -> Result<()> {
-        self.tx.execute("DELETE FROM documents WHERE id = $1", &[&id])?;
+        self.tx
+            .execute("DELETE FROM documents WHERE id = $1", &[&id])?;
         self.count(ns, -1, -(size as i64))?;
         self.log(ns, Some(key), op, version)
     }
@@ -495,7 +516,14 @@ impl Tx<'_> {
 
     /// Stores the change-log number and trims the log, then commits.
     fn finish(self) -> Result<()> {
-        let Tx { mut tx, seq, logged, ws, settings, .. } = self;
+        let Tx {
+            mut tx,
+            seq,
+            logged,
+            ws,
+            settings,
+            ..
+        } = self;
         if logged {
             tx.execute(
                 "UPDATE workspaces SET change_seq = $2 WHERE slug = $1",
