@@ -221,7 +221,18 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        toml::from_str(text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
+        toml::from_str(text).map_err(|e| {
+            // toml's own Display draws the line with a caret over several lines; an error
+            // is one line here (`spec/cli.md`), so name the place instead.
+            let place = e.span().map_or_else(String::new, |span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" line {line}, column {column}")
+            });
+            let message = e.message().trim().replace('\n', "; ");
+            Error::invalid(format!("{}{place}: {message}", path.display()))
+        })
     }
 
     /// The profile named by `name`, or by `default_profile`; `None` when neither is set.
@@ -318,6 +329,18 @@ mod tests {
     fn unknown_settings_are_refused() {
         let err = Config::parse("workspce = \"x\"", Path::new("c.toml")).unwrap_err();
         assert!(err.message.contains("workspce"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_toml_error_is_one_line_that_names_the_place() {
+        let err =
+            Config::parse("workspace = \"a\"\n[tui\nmouse = 1\n", Path::new("c.toml")).unwrap_err();
+        assert!(!err.message.contains('\n'), "{:?}", err.message);
+        assert!(
+            err.message.starts_with("c.toml line 2, column "),
+            "{:?}",
+            err.message
+        );
     }
 
     #[test]

@@ -35,6 +35,10 @@ fn report(e: &anyhow::Error, json: bool) -> ExitCode {
             err.kind.exit_code(),
             err.kind.is_retryable(),
         ),
+        // A local file or stream that cannot be read or written: exit 1, as the spec says.
+        None if e.root_cause().downcast_ref::<std::io::Error>().is_some() => {
+            ("IO_ERROR", format!("{e:#}"), 1, false)
+        }
         None => ("INTERNAL_ERROR", format!("{e:#}"), 1, false),
     };
     let message = agent_console::text::escape_controls(&message).into_owned();

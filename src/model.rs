@@ -241,6 +241,20 @@ pub struct Meta {
     pub fields: Option<serde_json::Map<String, Value>>,
 }
 
+impl Meta {
+    /// The members of the metadata envelope, as serialised (what `--fields` can pick).
+    pub const FIELDS: [&str; 8] = [
+        "namespace",
+        "key",
+        "version",
+        "size_bytes",
+        "created_at",
+        "updated_at",
+        "updated_by",
+        "expires_at",
+    ];
+}
+
 /// A document: its metadata and value (the document envelope).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
@@ -291,6 +305,23 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn meta_fields_are_the_serialised_members() {
+        let meta: Meta = serde_json::from_value(serde_json::json!({
+            "namespace": "n", "key": "k", "version": 1, "size_bytes": 2,
+            "created_at": "t", "updated_at": "t", "updated_by": "b", "expires_at": null
+        }))
+        .unwrap();
+        let value = serde_json::to_value(&meta).unwrap();
+        let names: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, Meta::FIELDS);
+    }
+
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;

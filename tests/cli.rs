@@ -351,7 +351,8 @@ fn set_takes_a_literal_a_file_or_stdin() {
     assert!(meta.get("value").is_none(), "{meta}");
 
     let missing = env.root.join("nope.json");
-    env.fails(&["set", "ns", "x", &at(&missing)], 5);
+    // A file that cannot be read is an I/O failure (exit 1, cli.md), not invalid input.
+    env.fails(&["set", "ns", "x", &at(&missing)], 1);
     env.fails(&["get", "ns", "x"], 3);
     env.fails(&["set", "ns", "x"], 2);
 }
@@ -1236,6 +1237,204 @@ fn processes_that_create_the_same_new_store_at_once_all_succeed() {
         }
         assert_eq!(keys_of(&env.ok(&["list", "ns"]).json()).len(), 8);
     }
+}
+
+// ---------------------------------------------------------------- shell tools
+
+#[test]
+fn bash_completes_subcommands_from_the_generated_script() {
+    let env = Env::new();
+    let script = env.ok(&["completions", "bash"]).stdout;
+    let file = env.write_file("console.bash", script.as_bytes());
+    // Source the script as a user's shell does, then ask its function what `console wa<TAB>`
+    // and `console diff --con<TAB>` complete to.
+    let probe = format!(
+        "source '{}'\n\
+         complete -p console\n\
+         COMP_WORDS=(console wa); COMP_CWORD=1; COMP_LINE='console wa'; COMP_POINT=10\n\
+         _console console wa console; echo \"words: ${{COMPREPLY[*]}}\"\n\
+         COMP_WORDS=(console diff --con); COMP_CWORD=2; COMP_LINE='console diff --con'; COMP_POINT=18\n\
+         _console console --con diff; echo \"flags: ${{COMPREPLY[*]}}\"\n",
+        file.display()
+    );
+    let out = output(Command::new("bash").args(["--norc", "-c", &probe]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("-F _console"), "{out:?}");
+    let words = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("words: "))
+        .unwrap();
+    assert_eq!(words, "words: watch", "{out:?}");
+    let flags = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("flags: "))
+        .unwrap();
+    assert_eq!(flags, "flags: --context", "{out:?}");
+    for shell in ["zsh", "fish", "powershell"] {
+        assert!(!env.ok(&["completions", shell]).stdout.is_empty());
+    }
+    env.fails(&["completions", "tcsh"], 2);
+}
+
+#[test]
+fn the_man_page_renders_with_man() {
+    let env = Env::new();
+    let page = env.ok(&["man"]).stdout;
+    let file = env.write_file("console.1", page.as_bytes());
+    let out = output(
+        Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    for text in [
+        "NAME",
+        "SYNOPSIS",
+        "console",
+        "watch",
+        "completions",
+        "--remote",
+    ] {
+        assert!(out.stdout.contains(text), "{text} missing: {}", out.stdout);
+    }
+}
+
+#[test]
+fn diff_shows_two_versions_and_revert_writes_an_old_one_back_conditionally() {
+    let env = Env::new();
+    env.set("ns", "k", r#"{"a": 1, "b": [1, 2]}"#);
+    env.set("ns", "k", r#"{"a": 2, "b": [1, 2]}"#);
+    env.ok(&["patch", "ns", "k", r#"{"c": "new"}"#]);
+    let out = env.ok(&["diff", "ns", "k", "1"]).stdout;
+    assert!(
+        out.starts_with("--- ns/k version 1\n+++ ns/k version 3\n@@ "),
+        "{out}"
+    );
+    assert!(out.contains("\n-  \"a\": 1,\n+  \"a\": 2,\n"), "{out}");
+    assert!(out.contains("\n+  \"c\": \"new\"\n"), "{out}");
+    assert!(!out.contains('\u{1b}'), "no colour on a pipe: {out:?}");
+    let out = env.ok(&["diff", "ns", "k", "1", "2"]).stdout;
+    assert!(
+        out.contains("+++ ns/k version 2") && !out.contains("\"c\""),
+        "{out}"
+    );
+    assert_eq!(
+        env.ok(&["diff", "ns", "k", "3"]).stdout,
+        "",
+        "no change, no output"
+    );
+    env.fails(&["diff", "ns", "k", "9"], 3);
+
+    // The revert is conditional on the version read (or named): a stale one changes nothing.
+    env.fails(
+        &["revert", "ns", "k", "--version", "1", "--if-version", "2"],
+        4,
+    );
+    assert_eq!(env.doc("ns", "k")["version"], 3);
+    let out = env.ok(&["revert", "ns", "k", "--version", "1"]);
+    assert_eq!(out.stdout, "reverted to version 1: ns/k (version 4)\n");
+    assert_eq!(env.doc("ns", "k")["value"], json!({"a": 1, "b": [1, 2]}));
+    assert_eq!(env.ok(&["diff", "ns", "k", "1"]).stdout, "");
+    env.fails(&["revert", "ns", "k", "--version", "99"], 3);
+    env.fails(&["revert", "ns", "nope", "--version", "1"], 3);
+}
+
+#[test]
+fn diff_is_coloured_on_a_terminal_and_escapes_control_characters() {
+    let env = Env::new();
+    env.set("ns", "k", r#"{"a": "x"}"#);
+    env.set("ns", "k", "{\"a\": \"\\u009b31m\"}");
+    let out = on_terminal(&env, "diff ns k 1", "").expect("script");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("\u{1b}[32m+"), "{out:?}");
+    assert!(out.stdout.contains("\\u009b31m"), "{out:?}");
+    assert!(!out.stdout.contains('\u{9b}'), "{out:?}");
+}
+
+#[test]
+fn small_edges_a_new_user_meets() {
+    let env = Env::new();
+    env.set("ns", "k", "{}");
+    // A file that cannot be read is an I/O failure (exit 1), not invalid input (5).
+    let missing = env.root.join("nope.json");
+    let out = env.fails(&["set", "ns", "k", &at(&missing)], 1);
+    assert!(
+        out.stderr.starts_with("error: IO_ERROR: cannot read "),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("nope.json"), "{out:?}");
+    assert_eq!(env.doc("ns", "k")["version"], 1);
+    env.fails(&["import", missing.to_str().unwrap()], 1);
+
+    // --fields refuses a field that does not exist, and names the ones that do.
+    let out = env.fails(&["list", "ns", "--fields", "key,bogus"], 2);
+    assert!(
+        out.stderr.contains("bogus") && out.stderr.contains("updated_by"),
+        "{out:?}"
+    );
+    let out = env.fails(&["list", "--fields", "namespace,keys"], 2);
+    assert!(
+        out.stderr.contains("keys") && out.stderr.contains("documents"),
+        "{out:?}"
+    );
+    assert_eq!(
+        env.ok(&["list", "--fields", "namespace,documents"]).json(),
+        json!([{"namespace": "ns", "documents": 1}])
+    );
+
+    // A TOML mistake is one readable line naming the place.
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    std::fs::write(
+        env.config_dir().join("config.toml"),
+        "[profiles.a]\nstore = 1 2\n",
+    )
+    .unwrap();
+    let out = env.fails(&["list"], 5);
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(!out.stderr.contains("\\n"), "{out:?}");
+    assert!(
+        out.stderr.contains("config.toml line 2, column "),
+        "{out:?}"
+    );
+
+    // config show says which profile is in effect.
+    std::fs::write(
+        env.config_dir().join("config.toml"),
+        "default_profile = \"a\"\n[profiles.a]\n[profiles.b]\n",
+    )
+    .unwrap();
+    let show = |args: &[&str]| output(env.bare().args(args)).stdout;
+    assert!(show(&["config", "show"]).contains("# profile in effect: a (default_profile)"));
+    assert!(
+        show(&["--profile", "b", "config", "show"])
+            .contains("# profile in effect: b (from --profile")
+    );
+    std::fs::remove_file(env.config_dir().join("config.toml")).unwrap();
+    assert!(show(&["config", "show"]).contains("# profile in effect: none"));
+
+    // The demo store keeps its documents in workspace `demo`: an empty listing says so.
+    let demo = output(env.bare().args(["demo", "--no-tui"]));
+    assert_eq!(demo.code, 0, "{demo:?}");
+    let path = demo.stdout.trim().to_string();
+    let out = output(env.bare().args(["--store", &path, "list"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        json!({"namespaces": []})
+    );
+    assert!(
+        out.stderr.contains("--workspace") && out.stderr.contains("demo"),
+        "{out:?}"
+    );
+    let out = output(
+        env.bare()
+            .args(["--store", &path, "--workspace", "demo", "list"]),
+    );
+    assert!(out.stdout.contains("findings"), "{out:?}");
 }
 
 #[test]

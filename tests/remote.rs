@@ -225,6 +225,22 @@ fn session() -> Vec<(Vec<&'static str>, Option<&'static str>)> {
             "--raw",
         ]),
         s(&["history", "signals", "2026-03-05", "--version", "99"]),
+        s(&["diff", "signals", "2026-03-05", "1"]),
+        s(&["diff", "signals", "2026-03-05", "1", "2"]),
+        s(&["diff", "signals", "2026-03-05", "99"]),
+        s(&[
+            "revert",
+            "signals",
+            "2026-03-05",
+            "--version",
+            "1",
+            "--if-version",
+            "1",
+        ]),
+        s(&["revert", "signals", "2026-03-05", "--version", "1"]),
+        s(&["diff", "signals", "2026-03-05", "1"]),
+        s(&["set", "signals", "k", "@/nonexistent/value.json"]),
+        s(&["list", "signals", "--fields", "key,bogus"]),
         s(&["stats", "signals"]),
         s(&["stats", "nope"]),
         s(&["get", "signals", "missing"]),
@@ -537,4 +553,171 @@ fn profiles_select_a_remote_and_read_its_key_from_the_environment() {
         shown.contains("[profiles.team]") && !shown.contains("csk_secret_value"),
         "{shown}"
     );
+}
+
+/// Reads a child's standard output line by line on a thread.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next `n` JSON lines of a watcher (each within 30 s).
+fn take(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<serde_json::Value> {
+    (0..n)
+        .map(|i| {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("change {i} of {n} never came: {e}"));
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn watch_sees_other_processes_and_resumes_across_a_server_restart() {
+    let dirs = Dirs::new();
+    let store = dirs.root.join("served.db");
+    let server = Server::start(&dirs, &store, "127.0.0.1:0");
+    let (url, key) = (server.url.clone(), server.key.clone());
+    let remote = |args: &[&str]| {
+        let out = dirs
+            .cmd()
+            .args(["--remote", &url, "--api-key", &key])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    let embedded = |args: &[&str]| {
+        let out = dirs
+            .cmd()
+            .args(["--store", store.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        out
+    };
+    let spawn = |backend: &[&str], args: &[&str]| {
+        dirs.cmd()
+            .args(backend)
+            .args(["watch", "jobs"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    remote(&["set", "jobs", "before", "{}"]);
+    // Over the server, from the start; and on the store file, only what comes next.
+    let mut over_server = spawn(
+        &["--remote", &url, "--api-key", &key],
+        &["--after", "0", "--count", "7"],
+    );
+    let server_lines = lines_of(&mut over_server);
+    let mut on_file = spawn(&["--store", store.to_str().unwrap()], &["--count", "3"]);
+    let file_lines = lines_of(&mut on_file);
+    std::thread::sleep(Duration::from_millis(1500)); // the file watcher has read "now"
+    remote(&["set", "jobs", "a", "{}"]);
+    remote(&["patch", "jobs", "a", r#"{"n": 1}"#]);
+    embedded(&["set", "other", "x", "{}"]); // another namespace: not shown
+    remote(&["set", "jobs", "b", "{}"]);
+    let first = take(&server_lines, 4);
+    let from_file = take(&file_lines, 3);
+    assert_eq!(over_server.try_wait().unwrap(), None, "still watching");
+
+    // The server goes away; writes go on into its store; a new server comes up on the
+    // same address.
+    let addr = url.trim_start_matches("http://").to_string();
+    drop(server);
+    embedded(&["delete", "jobs", "a"]);
+    embedded(&["set", "jobs", "c", r#"{"while": "down"}"#]);
+    let server = Server::spawn(&dirs, &store, &addr);
+    assert_eq!(server.url, url);
+    remote(&["set", "jobs", "d", "{}"]);
+    let rest = take(&server_lines, 3);
+    assert!(over_server.wait().unwrap().success(), "stops after --count");
+
+    let all: Vec<_> = first.iter().chain(&rest).collect();
+    let seen: Vec<(String, String)> = all
+        .iter()
+        .map(|c| {
+            (
+                c["op"].as_str().unwrap().to_string(),
+                c["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("put", "before"),
+        ("put", "a"),
+        ("patch", "a"),
+        ("put", "b"),
+        ("delete", "a"),
+        ("put", "c"),
+        ("put", "d"),
+    ];
+    let expect: Vec<(String, String)> = expect
+        .iter()
+        .map(|(o, k)| (o.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(seen, expect, "nothing missed, nothing repeated, in order");
+    let seqs: Vec<u64> = all.iter().map(|c| c["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(all.iter().all(|c| c["namespace"] == "jobs"));
+
+    // The file watcher saw the three writes after it started; --after resumes from the
+    // last one it printed, with nothing missed or repeated.
+    assert!(on_file.wait().unwrap().success());
+    let file_keys: Vec<&str> = from_file
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(file_keys, ["a", "a", "b"]);
+    let last = from_file[2]["seq"].as_u64().unwrap().to_string();
+    let out = embedded(&["watch", "jobs", "--after", &last, "--count", "3"]);
+    let resumed: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        resumed, rest,
+        "the same changes, from the file as from the server"
+    );
+
+    // One key only.
+    let out = embedded(&["watch", "jobs", "c", "--after", "0", "--count", "1"]);
+    let only: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (only["op"].as_str(), only["key"].as_str()),
+        (Some("put"), Some("c"))
+    );
+}
+
+#[test]
+fn remote_without_a_key_names_the_flag_and_the_variable() {
+    let dirs = Dirs::new();
+    let server = Server::start(&dirs, &dirs.root.join("served.db"), "127.0.0.1:0");
+    let out = dirs
+        .cmd()
+        .args(["--remote", &server.url, "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--api-key") && err.contains("CONSOLE_API_KEY"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

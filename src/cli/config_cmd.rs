@@ -19,6 +19,13 @@ pub fn run(global: &Global, command: ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Show => {
             let config = Config::load()?;
             let mut text = toml::to_string_pretty(&config)?;
+            let profile = match (&global.profile, &config.default_profile) {
+                (Some(name), _) => format!("{name} (from --profile or CONSOLE_PROFILE)"),
+                (None, Some(name)) => format!("{name} (default_profile)"),
+                (None, None) => "none (no --profile, CONSOLE_PROFILE or default_profile)".into(),
+            };
+            config.profile(global.profile.as_deref())?;
+            text.push_str(&format!("\n# profile in effect: {profile}"));
             text.push_str(&format!(
                 "\n# default store: {}\n",
                 config.default_store()?.display()

@@ -74,6 +74,11 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<()> {
     }
     if args.no_tui || !std::io::stdout().is_terminal() {
         println!("{}", path.display());
+        eprintln!(
+            "the demo documents are in workspace {DEMO_WORKSPACE}: \
+             console --store '{}' --workspace {DEMO_WORKSPACE} list",
+            path.display()
+        );
         return Ok(());
     }
     let global = Global {

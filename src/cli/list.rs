@@ -2,8 +2,8 @@
 
 use super::Ctx;
 use super::output::{print_json, print_table, select_fields, stdout_is_terminal};
-use crate::model::{self, Namespace};
-use crate::store::{DEFAULT_LIMIT, KeyPage, ListOptions};
+use crate::model::{self, Meta, Namespace};
+use crate::store::{DEFAULT_LIMIT, KeyPage, ListOptions, NamespaceStats};
 use crate::text::{human_bytes, relative_time};
 use clap::Args;
 use serde_json::{Value, json};
@@ -60,7 +60,11 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> anyhow::Result<()> {
 
 fn list_namespaces(ctx: &Ctx, args: &ListArgs, json: bool) -> anyhow::Result<()> {
     if json && args.fields.is_none() {
-        return print_json(&json!({ "namespaces": ctx.store.namespaces(&ctx.scope)? }));
+        let namespaces = ctx.store.namespaces(&ctx.scope)?;
+        if namespaces.is_empty() {
+            hint_other_workspaces(ctx, false);
+        }
+        return print_json(&json!({ "namespaces": namespaces }));
     }
     let stats = ctx.store.stats(&ctx.scope, None)?;
     if let Some(fields) = &args.fields {
@@ -68,7 +72,10 @@ fn list_namespaces(ctx: &Ctx, args: &ListArgs, json: bool) -> anyhow::Result<()>
             .iter()
             .map(|s| serde_json::to_value(s).expect("serializable"))
             .collect();
-        return print_json(&select_fields(items, fields));
+        return print_json(&select_fields(items, fields, &NamespaceStats::FIELDS)?);
+    }
+    if stats.is_empty() {
+        hint_other_workspaces(ctx, true);
     }
     let now = model::now_ms();
     let rows: Vec<Vec<String>> = stats
@@ -117,7 +124,7 @@ fn list_keys(ctx: &Ctx, ns: &Namespace, args: &ListArgs, json: bool) -> anyhow::
             .iter()
             .map(|m| serde_json::to_value(m).expect("serializable"))
             .collect();
-        return print_json(&select_fields(items, fields));
+        return print_json(&select_fields(items, fields, &Meta::FIELDS)?);
     }
     if json {
         return print_json(&page);
@@ -150,4 +157,30 @@ fn print_key_table(page: &KeyPage) -> anyhow::Result<()> {
 
 fn ago(time: &str, now: i64) -> String {
     model::parse_time(time).map_or_else(|| time.to_string(), |t| relative_time(t, now))
+}
+
+/// An empty workspace: name the store's other workspaces on stderr (the demo store keeps
+/// its documents in `demo`, not in `default`); `always`: say it is empty even without any.
+fn hint_other_workspaces(ctx: &Ctx, always: bool) {
+    let ws = ctx.scope.workspace.as_str();
+    let others: Vec<String> = ctx
+        .store
+        .workspaces()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| w.slug)
+        .filter(|slug| slug != ws)
+        .collect();
+    if others.is_empty() {
+        if always {
+            eprintln!("no documents in workspace {ws}");
+        }
+    } else {
+        eprintln!(
+            "no documents in workspace {ws}; this store also has workspace{} {} \
+             (pick one with --workspace SLUG)",
+            if others.len() == 1 { "" } else { "s" },
+            others.join(", ")
+        );
+    }
 }

@@ -2,9 +2,11 @@
 //! the context every command opens (config, store, scope), and dispatch to one file per
 //! subcommand.
 
+mod backup;
 mod config_cmd;
 mod delete;
 mod demo;
+mod diff;
 mod export;
 mod facets;
 mod get;
@@ -16,10 +18,13 @@ mod keys;
 mod list;
 pub mod output;
 mod progress;
+mod revert;
 mod serve;
 mod set;
+mod shell;
 mod stats;
 mod tui;
+mod watch;
 mod workspaces;
 
 use clap::{Parser, Subcommand};
@@ -61,6 +66,12 @@ pub enum Command {
     Incr(incr::IncrArgs),
     /// List the retained versions of a document, or print one.
     History(history::HistoryArgs),
+    /// Show what changed between two versions of a document (a unified diff).
+    Diff(diff::DiffArgs),
+    /// Make an earlier version's value the current one again (a new, conditional write).
+    Revert(revert::RevertArgs),
+    /// Follow the changes of a namespace or a document as they happen.
+    Watch(watch::WatchArgs),
     /// Statistics of one namespace or of all: documents, bytes, created, last updated.
     Stats(stats::StatsArgs),
     /// Count a namespace's documents by the values of one member (most frequent first).
@@ -84,6 +95,14 @@ pub enum Command {
     Tui(tui::TuiArgs),
     /// Build a demo store with realistic agent state and open the TUI on it.
     Demo(demo::DemoArgs),
+    /// Copy the embedded store, consistently, while it is in use (a server may be serving it).
+    Backup(backup::BackupArgs),
+    /// Replace the embedded store's contents with a backup's.
+    Restore(backup::RestoreArgs),
+    /// Print the shell completion script for bash, zsh, fish or PowerShell.
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff; `console man | man -l -` shows it).
+    Man(shell::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -103,6 +122,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve::run(&global, a),
         Command::Tui(a) => tui::run(&global, a),
         Command::Demo(a) => demo::run(&global, a),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
         command => {
             let ctx = Ctx::open(&global, "cli")?;
             match command {
@@ -113,13 +134,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Delete(a) => delete::run(&ctx, a),
                 Command::Incr(a) => incr::run(&ctx, a),
                 Command::History(a) => history::run(&ctx, a),
+                Command::Diff(a) => diff::run(&ctx, a),
+                Command::Revert(a) => revert::run(&ctx, a),
+                Command::Watch(a) => watch::run(&ctx, a),
+                Command::Backup(a) => backup::run_backup(&ctx, a),
+                Command::Restore(a) => backup::run_restore(&ctx, a),
                 Command::Stats(a) => stats::run(&ctx, a),
                 Command::Facets(a) => facets::run(&ctx, a),
                 Command::Workspaces(c) => workspaces::run(&ctx, c),
                 Command::Export(a) => export::run(&ctx, a),
                 Command::Import(a) => import::run(&ctx, a),
                 Command::Keys(c) => keys::run(&ctx, c),
-                Command::Config(_) | Command::Serve(_) | Command::Tui(_) | Command::Demo(_) => {
+                Command::Config(_)
+                | Command::Serve(_)
+                | Command::Tui(_)
+                | Command::Demo(_)
+                | Command::Completions(_)
+                | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }

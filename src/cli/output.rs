@@ -75,14 +75,36 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Keeps only `fields` (comma-separated) of each item.
-pub fn select_fields(items: Vec<Value>, fields: &str) -> Vec<Value> {
+/// Keeps only `fields` (comma-separated) of each item; `known` are the fields an item
+/// has, and a field outside them is a usage error that names the known ones.
+pub fn select_fields(
+    items: Vec<Value>,
+    fields: &str,
+    known: &[&str],
+) -> Result<Vec<Value>, UsageError> {
     let wanted: Vec<&str> = fields
         .split(',')
         .map(str::trim)
         .filter(|f| !f.is_empty())
         .collect();
-    items
+    let unknown: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|f| !known.contains(f))
+        .collect();
+    if wanted.is_empty() || !unknown.is_empty() {
+        return Err(UsageError(format!(
+            "--fields: unknown field{} {} (known: {})",
+            if unknown.len() == 1 { "" } else { "s" },
+            if unknown.is_empty() {
+                "(none given)".to_string()
+            } else {
+                unknown.join(", ")
+            },
+            known.join(", ")
+        )));
+    }
+    Ok(items
         .into_iter()
         .map(|item| match item {
             Value::Object(map) => Value::Object(
@@ -92,7 +114,7 @@ pub fn select_fields(items: Vec<Value>, fields: &str) -> Vec<Value> {
             ),
             other => other,
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -103,9 +125,15 @@ mod tests {
     #[test]
     fn fields_keep_only_what_is_asked() {
         let items = vec![json!({"key": "a", "version": 1, "size_bytes": 2})];
+        let known = ["key", "version", "size_bytes"];
         assert_eq!(
-            select_fields(items, "key, version"),
+            select_fields(items.clone(), "key, version", &known).unwrap(),
             vec![json!({"key": "a", "version": 1})]
+        );
+        let err = select_fields(items, "key,bogus", &known).unwrap_err();
+        assert!(
+            err.0.contains("bogus") && err.0.contains("size_bytes"),
+            "{err}"
         );
     }
 }

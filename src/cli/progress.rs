@@ -23,6 +23,16 @@ impl Progress {
         }
     }
 
+    /// Sets how much is done of how much (for work whose total is learnt as it goes).
+    pub fn set(&mut self, done: u64, total: u64) {
+        self.done = done;
+        self.total = total;
+        if self.shown && self.last.elapsed() >= Duration::from_millis(100) {
+            self.last = Instant::now();
+            self.draw();
+        }
+    }
+
     pub fn step(&mut self) {
         self.done += 1;
         if self.shown && self.last.elapsed() >= Duration::from_millis(100) {

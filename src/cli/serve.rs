@@ -18,6 +18,13 @@ pub struct ServeArgs {
     /// No API keys: every request acts in --workspace (default "default"). Loopback only.
     #[arg(long)]
     pub no_auth: bool,
+    /// Serve `GET /metrics` (Prometheus text, no API key) on this address instead of on
+    /// --listen, e.g. a private interface. Port 0 picks one.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
+    pub metrics_listen: Option<String>,
+    /// Do not serve `GET /metrics` at all.
+    #[arg(long)]
+    pub no_metrics: bool,
 }
 
 fn resolve(listen: &str) -> Result<Vec<SocketAddr>> {
@@ -86,8 +93,10 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         auth,
         body_limit_bytes: config.serve.body_limit_bytes,
         rate_limit_per_minute: config.serve.rate_limit_per_minute,
+        metrics_route: !args.no_metrics && args.metrics_listen.is_none(),
         ..ServerOptions::default()
     };
+    let metrics_addrs = args.metrics_listen.as_deref().map(resolve).transpose()?;
     init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -104,6 +113,18 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         }
         tracing::info!(address = %bound, store = %location, "console serve started");
         let state = AppState::new(store, options);
+        if let Some(addrs) = metrics_addrs {
+            let metrics = tokio::net::TcpListener::bind(addrs.as_slice())
+                .await
+                .map_err(|e| Error::invalid(format!("cannot listen on {addrs:?}: {e}")))?;
+            {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "metrics on http://{}/metrics", metrics.local_addr()?)?;
+                out.flush()?;
+            }
+            let app = server::metrics_router(state.clone());
+            tokio::spawn(async move { axum::serve(metrics, app).await });
+        }
         server::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })

@@ -122,6 +122,7 @@ impl FromRequestParts<AppState> for Caller {
             match limiter.check(id) {
                 Ok(b) => super::envelope::report_budget(b),
                 Err((e, b)) => {
+                    state.inner.metrics.rate_limited();
                     let mut r = ApiError(e).into_response();
                     ratelimit::set_headers(r.headers_mut(), b);
                     return Err(r);

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod envelope;
 pub mod ext;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -36,6 +37,8 @@ pub struct ServerOptions {
     pub heartbeat: Duration,
     /// How often a change feed polls the change log when nothing woke it.
     pub poll_interval: Duration,
+    /// Serve `GET /metrics` on this router (off when it has its own listener, or disabled).
+    pub metrics_route: bool,
 }
 
 impl Default for ServerOptions {
@@ -46,6 +49,7 @@ impl Default for ServerOptions {
             rate_limit_per_minute: 0,
             heartbeat: Duration::from_secs(15),
             poll_interval: Duration::from_millis(150),
+            metrics_route: true,
         }
     }
 }
@@ -66,6 +70,7 @@ pub(crate) struct Inner {
     writes: std::sync::mpsc::Sender<Job>,
     pub(crate) options: ServerOptions,
     pub(crate) limiter: ratelimit::RateLimiter,
+    pub(crate) metrics: metrics::Metrics,
     /// Woken after every write through this server, so feeds answer without waiting a poll.
     pub(crate) changed: Notify,
     /// Becomes `true` when the server shuts down: change feeds end.
@@ -84,6 +89,7 @@ impl AppState {
         let (writes, queue) = std::sync::mpsc::channel();
         let inner = Arc::new(Inner {
             limiter: ratelimit::RateLimiter::new(options.rate_limit_per_minute),
+            metrics: metrics::Metrics::default(),
             store,
             writes,
             options,
@@ -192,6 +198,7 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
             }
         }
         let store = &inner.store;
+        let (size, started) = (jobs.len(), std::time::Instant::now());
         // A job that panics (a bug) drops its reply, so its request fails alone; the
         // executor and the other writes of the batch go on.
         let run = |jobs: Vec<Job>| {
@@ -219,6 +226,7 @@ fn execute_writes(inner: std::sync::Weak<Inner>, queue: std::sync::mpsc::Receive
                 continue;
             }
         };
+        inner.metrics.write_batch(size, started.elapsed());
         for (ws, answer) in done {
             let usage = ws.and_then(|ws| usages.iter().find(|(seen, _)| *seen == ws)?.1);
             answer(commit.clone(), usage);
@@ -269,13 +277,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/storage/{ns}/{key}/_incr", post(ext::incr));
     let body_limit = state.inner.options.body_limit_bytes;
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(routes::healthz))
-        .route("/openapi.json", get(openapi::document))
-        .merge(storage)
+        .route("/openapi.json", get(openapi::document));
+    if state.inner.options.metrics_route {
+        app = app.route("/metrics", get(metrics::render));
+    }
+    app.merge(storage)
         .fallback(envelope::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(envelope::RequestIdLayer)
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for a listener of its own (`console serve --metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(envelope::not_found)
         .with_state(state)
 }
 

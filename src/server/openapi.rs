@@ -267,6 +267,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         routes::healthz,
+        super::metrics::render,
         routes::workspaces,
         routes::list_namespaces,
         routes::list_keys,
@@ -389,6 +390,7 @@ mod tests {
         let paths = fields(&doc["paths"]);
         for p in [
             "/healthz",
+            "/metrics",
             "/workspaces",
             "/storage",
             "/storage/{ns}",

@@ -33,6 +33,8 @@ struct Feed {
     pending: VecDeque<Event>,
     done: bool,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Counts the feed as open in `/metrics` while it lives.
+    _open: super::metrics::FeedGuard,
 }
 
 /// The events of one poll, computed on the blocking pool.
@@ -240,6 +242,7 @@ async fn open(
         after,
         pending: VecDeque::new(),
         done: false,
+        _open: state.inner.metrics.feed_opened(),
     };
     let events = stream::unfold(feed, |mut f| async move {
         loop {

@@ -2,6 +2,7 @@
 //! and `Store`, the closed set of backends that implement it. Rules shared by all backends
 //! (cursors, tiers and quotas) live in the submodules here, once.
 
+pub mod backup;
 pub mod cursor;
 mod deferred;
 pub mod feed;
@@ -156,6 +157,17 @@ pub struct NamespaceStats {
     pub bytes: u64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl NamespaceStats {
+    /// The members as serialised (what `console list --fields` can pick).
+    pub const FIELDS: [&str; 5] = [
+        "namespace",
+        "documents",
+        "bytes",
+        "created_at",
+        "updated_at",
+    ];
 }
 
 /// One entry of the store's change log.

@@ -135,7 +135,16 @@ impl RemoteStore {
         if resp.status().is_success() {
             return Ok(resp);
         }
-        Err(envelope_error(resp))
+        let mut err = envelope_error(resp);
+        if err.kind == ErrorKind::Unauthorized && self.options.api_key.is_none() {
+            // The server's words are for HTTP clients; a console user sets a flag.
+            err.message = format!(
+                "no API key was sent: pass --api-key KEY, set CONSOLE_API_KEY, or give the \
+                 profile api_key_env or api_key_command (the server said: {})",
+                err.message
+            );
+        }
+        Err(err)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {

@@ -71,6 +71,11 @@ impl Drop for SqliteStore {
     }
 }
 
+/// The schema version this build writes (`PRAGMA user_version`).
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
     "CREATE TABLE workspaces (

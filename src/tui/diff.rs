@@ -1,5 +1,9 @@
-//! A line diff (longest common subsequence) for the conflict view: small, exact, and
-//! bounded, falling back to "all removed, all added" when the inputs are very large.
+//! A line diff for the conflict and history views: the `similar` crate's Myers diff with
+//! a deadline (past it, the alignment is coarser but the result still exact), as tagged
+//! lines.
+
+use similar::{Algorithm, DiffTag};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tag {
@@ -8,46 +12,30 @@ pub enum Tag {
     Added,
 }
 
-/// Cells of the LCS table above which the diff gives up on alignment.
-const MAX_CELLS: usize = 4_000_000;
+/// How long the alignment may take before it settles for a coarser one.
+const DEADLINE: Duration = Duration::from_millis(200);
 
 /// The lines of `new` against `old`, each tagged.
 pub fn diff<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<(Tag, &'a str)> {
-    let (n, m) = (old.len(), new.len());
-    if n.saturating_mul(m) > MAX_CELLS {
-        let mut out: Vec<(Tag, &str)> = old.iter().map(|l| (Tag::Removed, *l)).collect();
-        out.extend(new.iter().map(|l| (Tag::Added, *l)));
-        return out;
-    }
-    // lcs[i][j]: length of the LCS of old[i..] and new[j..].
-    let w = m + 1;
-    let mut lcs = vec![0u32; (n + 1) * w];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * w + j] = if old[i] == new[j] {
-                lcs[(i + 1) * w + j + 1] + 1
-            } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-            };
+    let ops = similar::capture_diff_slices_deadline(
+        Algorithm::Myers,
+        old,
+        new,
+        Some(Instant::now() + DEADLINE),
+    );
+    let mut out = Vec::with_capacity(old.len().max(new.len()));
+    for op in ops {
+        let (tag, o, n) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => out.extend(old[o].iter().map(|l| (Tag::Same, *l))),
+            DiffTag::Delete => out.extend(old[o].iter().map(|l| (Tag::Removed, *l))),
+            DiffTag::Insert => out.extend(new[n].iter().map(|l| (Tag::Added, *l))),
+            DiffTag::Replace => {
+                out.extend(old[o].iter().map(|l| (Tag::Removed, *l)));
+                out.extend(new[n].iter().map(|l| (Tag::Added, *l)));
+            }
         }
     }
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(n.max(m));
-    while i < n && j < m {
-        if old[i] == new[j] {
-            out.push((Tag::Same, old[i]));
-            i += 1;
-            j += 1;
-        } else if lcs[(i + 1) * w + j] >= lcs[i * w + j + 1] {
-            out.push((Tag::Removed, old[i]));
-            i += 1;
-        } else {
-            out.push((Tag::Added, new[j]));
-            j += 1;
-        }
-    }
-    out.extend(old[i..].iter().map(|l| (Tag::Removed, *l)));
-    out.extend(new[j..].iter().map(|l| (Tag::Added, *l)));
     out
 }
 
@@ -69,5 +57,26 @@ mod tests {
             ]
         );
         assert_eq!(diff(&[], &["a"]), vec![(Tag::Added, "a")]);
+    }
+
+    #[test]
+    fn a_large_diff_stays_exact() {
+        let old: Vec<String> = (0..20_000).map(|i| format!("line {i}")).collect();
+        let new: Vec<String> = (0..20_000).map(|i| format!("line {}", i * 7)).collect();
+        let old: Vec<&str> = old.iter().map(String::as_str).collect();
+        let new: Vec<&str> = new.iter().map(String::as_str).collect();
+        let d = diff(&old, &new);
+        let back_old: Vec<&str> = d
+            .iter()
+            .filter(|(t, _)| *t != Tag::Added)
+            .map(|(_, l)| *l)
+            .collect();
+        let back_new: Vec<&str> = d
+            .iter()
+            .filter(|(t, _)| *t != Tag::Removed)
+            .map(|(_, l)| *l)
+            .collect();
+        assert_eq!(back_old, old);
+        assert_eq!(back_new, new);
     }
 }
