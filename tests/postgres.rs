@@ -98,3 +98,112 @@ fn the_sweep_reclaims_expired_documents_without_a_write() {
         "put,put,expire,expire"
     );
 }
+
+/// `console` with a private config and data dir.
+fn console(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_console"))
+        .env_remove("CONSOLE_STORE")
+        .env("CONSOLE_DATA_DIR", dir.join("d"))
+        .env("CONSOLE_CONFIG_DIR", dir.join("c"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn export_import_round_trip_sqlite_postgres_sqlite_keeps_documents_and_metadata() {
+    let Some(pg) = common::pg::cluster() else {
+        return;
+    };
+    let url = pg.database();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.db");
+    {
+        let store = Store::new(Backend::Sqlite(
+            agent_console::store::SqliteStore::open(&first, Default::default()).unwrap(),
+        ));
+        let ws = Workspace::parse("default").unwrap();
+        let (a, b) = (
+            Scope::new(ws.clone(), "org/agent-a@v1"),
+            Scope::new(ws, "bob"),
+        );
+        let ns = Namespace::parse("tasks").unwrap();
+        let k = |s: &str| Key::parse(s).unwrap();
+        store
+            .put(&a, &ns, &k("t1"), json!({"n": 1}), &PutOptions::default())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        store
+            .put(
+                &b,
+                &ns,
+                &k("t1"),
+                json!({"n": 2, "s": "é"}),
+                &PutOptions::default(),
+            )
+            .unwrap();
+        let ttl = PutOptions {
+            ttl: Some(3600),
+            ..PutOptions::default()
+        };
+        store
+            .put(&b, &ns, &k("t2"), json!([1, {"x": null}]), &ttl)
+            .unwrap();
+        store
+            .put(
+                &a,
+                &Namespace::parse("other").unwrap(),
+                &k("o"),
+                json!({}),
+                &PutOptions::default(),
+            )
+            .unwrap();
+    }
+    let export = |store: &str, file: &str| {
+        let path = dir.path().join(file);
+        console(
+            dir.path(),
+            &["--store", store, "export", "-o", path.to_str().unwrap()],
+        );
+        std::fs::read_to_string(path).unwrap()
+    };
+    let from_sqlite = export(first.to_str().unwrap(), "1.jsonl");
+    assert_eq!(from_sqlite.lines().count(), 3);
+    console(
+        dir.path(),
+        &[
+            "--store",
+            &url,
+            "import",
+            dir.path().join("1.jsonl").to_str().unwrap(),
+        ],
+    );
+    let from_postgres = export(&url, "2.jsonl");
+    assert_eq!(from_postgres, from_sqlite, "SQLite -> PostgreSQL");
+    // The metadata is in PostgreSQL itself.
+    assert_eq!(
+        pg.psql(
+            &url,
+            "SELECT updated_by || ' v' || version FROM documents WHERE key = 't1'"
+        ),
+        "bob v2"
+    );
+    let back = dir.path().join("back.db");
+    console(
+        dir.path(),
+        &[
+            "--store",
+            back.to_str().unwrap(),
+            "import",
+            dir.path().join("2.jsonl").to_str().unwrap(),
+        ],
+    );
+    let round_trip = export(back.to_str().unwrap(), "3.jsonl");
+    assert_eq!(round_trip, from_sqlite, "PostgreSQL -> SQLite");
+}

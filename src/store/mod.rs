@@ -57,6 +57,19 @@ pub struct PutOptions {
     /// The version a document gets when this write creates it (default 1): lets an import
     /// keep the versions of the store it came from. Ignored when the document exists.
     pub initial_version: Option<u64>,
+    /// The authorship and times to give the document instead of this write's own (an
+    /// import restoring an export). Stores that keep documents themselves honour it; the
+    /// remote backend cannot send it.
+    pub restore: Option<Restore>,
+}
+
+/// The metadata an import restores: times in milliseconds since the epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restore {
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+    pub expires_at: Option<i64>,
 }
 
 /// The result of a write: the new metadata and whether the document was created.

@@ -4,7 +4,7 @@
 //! expiry, and the quota check against a workspace's counters. A backend brings the
 //! transaction; the decisions are made here.
 
-use super::{PutOptions, Tier};
+use super::{PutOptions, Restore, Tier};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{self, Document, Meta};
 use serde_json::{Map, Value};
@@ -121,6 +121,35 @@ pub(crate) fn incremented(
     };
     model::increment(&mut doc, field, by)?;
     Ok(Value::Object(doc))
+}
+
+/// The expiry of a put: the restored one, or `ttl` seconds from `now`.
+pub(crate) fn put_expiry(opts: &PutOptions, now: i64) -> Result<Option<i64>> {
+    match &opts.restore {
+        Some(r) => Ok(r.expires_at),
+        None => expiry(opts.ttl, now),
+    }
+}
+
+/// Who wrote a document and when, as a write records it: the write's own (`now`, `actor`,
+/// and `created_at` as the row had it) unless the put restores them.
+pub(crate) fn stamp<'a>(
+    restore: Option<&'a Restore>,
+    created_at: i64,
+    now: i64,
+    actor: &'a str,
+) -> Result<(i64, i64, &'a str)> {
+    let Some(r) = restore else {
+        return Ok((created_at, now, actor));
+    };
+    let by = &r.updated_by;
+    if by.is_empty() || by.len() > 200 || by.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "invalid updated_by {} in the import",
+            model::shown(by)
+        )));
+    }
+    Ok((r.created_at, r.updated_at, by))
 }
 
 /// The expiry time of a write with `ttl` seconds; 0 or none: never.

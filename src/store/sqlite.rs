@@ -233,18 +233,20 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 /// How a row is written: its expiry, the version it gets if it is created, the op logged.
-struct How {
+struct How<'r> {
     expires_at: Option<i64>,
     first_version: u64,
     op: &'static str,
+    restore: Option<&'r super::Restore>,
 }
 
-impl How {
-    fn keep(expires_at: Option<i64>, op: &'static str) -> How {
+impl How<'_> {
+    fn keep(expires_at: Option<i64>, op: &'static str) -> How<'static> {
         How {
             expires_at,
             first_version: 1,
             op,
+            restore: None,
         }
     }
 }
@@ -665,6 +667,7 @@ impl SqliteStore {
             expires_at,
             first_version,
             op,
+            restore,
         } = how;
         let existing = found.live();
         let text = model::compact(value);
@@ -707,6 +710,7 @@ impl SqliteStore {
             }
             _ => (self.claim_id(conn, t, first_version)?, first_version, now),
         };
+        let (created_at, now_at, actor) = rules::stamp(restore, created_at, now, &scope.actor)?;
         match found {
             Found::Live(..) => conn
                 .prepare_cached(
@@ -714,13 +718,13 @@ impl SqliteStore {
                        updated_by = ?6, expires_at = ?7
                      WHERE id = ?1",
                 )?
-                .execute(params![id, text, version, size, now, scope.actor, expires_at])?,
+                .execute(params![id, text, version, size, now_at, actor, expires_at])?,
             _ => conn
                 .prepare_cached(
                     "INSERT INTO documents (id, workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?
-                .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
+                .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now_at, actor, expires_at])?,
         };
         let new_doc = i64::from(existing.is_none());
         let grown = size as i64 - old_size as i64;
@@ -731,8 +735,8 @@ impl SqliteStore {
             version,
             size_bytes: size,
             created_at,
-            updated_at: now,
-            updated_by: scope.actor.clone(),
+            updated_at: now_at,
+            updated_by: actor.to_string(),
             expires_at,
         };
         Ok(Written {
@@ -873,7 +877,7 @@ impl SqliteStore {
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
             rules::check_put(opts, found.live().map(|r| r.version))?;
-            let expires_at = rules::expiry(opts.ttl, now)?;
+            let expires_at = rules::put_expiry(opts, now)?;
             self.store_row(
                 c,
                 scope,
@@ -884,6 +888,7 @@ impl SqliteStore {
                     expires_at,
                     first_version: opts.initial_version.unwrap_or(1).max(1),
                     op: "put",
+                    restore: opts.restore.as_ref(),
                 },
                 now,
             )

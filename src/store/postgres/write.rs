@@ -181,10 +181,11 @@ impl Found {
 }
 
 /// How a row is written: its expiry, the version it gets if it is created, the op logged.
-struct How {
+struct How<'r> {
     expires_at: Option<i64>,
     first_version: u64,
     op: &'static str,
+    restore: Option<&'r super::super::Restore>,
 }
 
 impl Tx<'_> {
@@ -206,9 +207,10 @@ impl Tx<'_> {
         let found = self.find(ns, key)?;
         rules::check_put(opts, found.live().map(|r| r.version))?;
         let how = How {
-            expires_at: rules::expiry(opts.ttl, self.now)?,
+            expires_at: rules::put_expiry(opts, self.now)?,
             first_version: opts.initial_version.unwrap_or(1).max(1),
             op: "put",
+            restore: opts.restore.as_ref(),
         };
         self.store_row(ns, key, value, &found, how)
     }
@@ -228,6 +230,7 @@ impl Tx<'_> {
             expires_at: row.expires_at,
             first_version: 1,
             op: "patch",
+            restore: None,
         };
         Ok(self.store_row(ns, key, &value, &found, how)?.meta)
     }
@@ -246,6 +249,7 @@ impl Tx<'_> {
             expires_at: live.and_then(|r| r.expires_at),
             first_version: 1,
             op: "incr",
+            restore: None,
         };
         let w = self.store_row(ns, key, &value, &found, how)?;
         Ok(crate::model::Document {
@@ -300,7 +304,7 @@ impl Tx<'_> {
         key: &str,
         value: &Value,
         found: &Found,
-        how: How,
+        how: How<'_>,
     ) -> Result<Written> {
         let text = model::compact(value);
         let size = text.len() as u64;
@@ -332,12 +336,14 @@ impl Tx<'_> {
                 self.now,
             ),
         };
+        let (created_at, now_at, actor) =
+            rules::stamp(how.restore, created_at, self.now, self.actor)?;
         let (v, sz) = (version as i64, size as i64);
         if existing.is_some() {
             self.tx.execute(
                 "UPDATE documents SET value = $2, version = $3, size_bytes = $4, updated_at = $5,
                    updated_by = $6, expires_at = $7 WHERE id = $1",
-                &[&id, &text, &v, &sz, &self.now, &self.actor, &how.expires_at],
+                &[&id, &text, &v, &sz, &now_at, &actor, &how.expires_at],
             )?;
         } else {
             self.tx.execute(
@@ -353,8 +359,8 @@ impl Tx<'_> {
                     &v,
                     &sz,
                     &created_at,
-                    &self.now,
-                    &self.actor,
+                    &now_at,
+                    &actor,
                     &how.expires_at,
                 ],
             )?;
@@ -367,8 +373,8 @@ impl Tx<'_> {
             version,
             size_bytes: size,
             created_at,
-            updated_at: self.now,
-            updated_by: self.actor.to_string(),
+            updated_at: now_at,
+            updated_by: actor.to_string(),
             expires_at: how.expires_at,
         };
         Ok(Written {
