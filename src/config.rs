@@ -164,6 +164,12 @@ pub struct ServeConfig {
     pub body_limit_bytes: usize,
     /// Requests per minute per API key; 0 turns rate limiting off.
     pub rate_limit_per_minute: u32,
+    /// Seconds a connection may take to send a request's head (also the idle keep-alive limit).
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall.
+    pub body_timeout_secs: u64,
+    /// Seconds requests in flight get to finish after SIGTERM before connections close.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServeConfig {
@@ -174,6 +180,9 @@ impl Default for ServeConfig {
             durable: true,
             body_limit_bytes: 12 * 1024 * 1024,
             rate_limit_per_minute: 0,
+            header_timeout_secs: 30,
+            body_timeout_secs: 30,
+            shutdown_grace_secs: 10,
         }
     }
 }

@@ -171,6 +171,31 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     }
 }
 
+/// The largest version a document may be created with (`initial_version`): 2^53 - 1,
+/// exact in every JSON reader, and far enough below the 2^63 - 1 the stores keep that a
+/// document created with it stays writable.
+pub const MAX_INITIAL_VERSION: u64 = (1 << 53) - 1;
+
+/// The largest version the stores keep (and so the largest `If-Match` that can match).
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
+/// Checks an `initial_version` (0 is taken as 1).
+pub fn check_initial_version(v: u64) -> Result<u64> {
+    if v > MAX_INITIAL_VERSION {
+        return Err(Error::invalid(format!(
+            "initial_version must be at most {MAX_INITIAL_VERSION} (got {v})"
+        )));
+    }
+    Ok(v.max(1))
+}
+
+/// The version after `v`, refused (not wrapped, not a storage error) at the limit.
+pub fn next_version(v: u64) -> Result<u64> {
+    v.checked_add(1)
+        .filter(|n| *n <= MAX_VERSION)
+        .ok_or_else(|| Error::invalid("this document has reached the largest version"))
+}
+
 /// Adds `by` to the numeric member `field` of `target` (created as `by` when missing) and
 /// returns the new number. Integers stay integers unless the sum overflows.
 pub fn increment(
@@ -196,11 +221,24 @@ pub fn increment(
     Ok(next)
 }
 
+/// The integer of a JSON number that is one (`None` for a float).
+fn integer(n: &serde_json::Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
+/// Two integers add as integers, within the 64-bit signed range the stores keep exact
+/// (a sum past it is refused, never rounded to a float); anything else adds as floats.
 fn add_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Result<Value> {
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64())
-        && let Some(sum) = x.checked_add(y)
-    {
-        return Ok(Value::from(sum));
+    if let (Some(x), Some(y)) = (integer(a), integer(b)) {
+        return i64::try_from(x + y).map(Value::from).map_err(|_| {
+            Error::invalid(format!(
+                "{a} + {b} is outside the integer range {}..={}",
+                i64::MIN,
+                i64::MAX
+            ))
+        });
     }
     let sum = a.as_f64().unwrap_or(f64::NAN) + b.as_f64().unwrap_or(f64::NAN);
     serde_json::Number::from_f64(sum)
@@ -394,10 +432,18 @@ mod tests {
         assert_eq!(increment(&mut doc, "n", &half).unwrap(), json!(3.5));
         doc.insert("s".into(), json!("x"));
         assert!(increment(&mut doc, "s", &1.into()).is_err());
+        // Integers past the signed 64-bit range are refused, never rounded to a float.
         doc.insert("big".into(), json!(i64::MAX));
+        assert!(increment(&mut doc, "big", &1.into()).is_err());
+        assert_eq!(doc["big"], json!(i64::MAX));
         assert_eq!(
-            increment(&mut doc, "big", &1.into()).unwrap(),
-            json!(i64::MAX as f64 + 1.0)
+            increment(&mut doc, "big", &(-1).into()).unwrap(),
+            json!(i64::MAX - 1)
+        );
+        doc.insert("huge".into(), json!(u64::MAX));
+        assert_eq!(
+            increment(&mut doc, "huge", &i64::MIN.into()).unwrap(),
+            json!(i64::MAX)
         );
     }
 

@@ -4,9 +4,20 @@
 
 use std::borrow::Cow;
 
-/// `s` with every control character (C0, DEL, C1) shown as a `\u{..}` escape.
+/// Whether `c` must never reach a terminal raw: a control character (C0, DEL, C1), or a
+/// character that reorders or hides what follows it on screen (the bidirectional
+/// embeddings, overrides, isolates and marks, and the line and paragraph separators).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every unsafe character (`is_unsafe`) shown as a `\u{..}` escape.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -15,7 +26,7 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -30,16 +41,16 @@ pub fn escape_controls_keep_lines(s: &str) -> String {
         .join("\n")
 }
 
-/// JSON text with the control characters serde_json leaves raw (DEL and C1) written as
-/// `\u00XX` escapes: still the same JSON, but safe to show on a terminal.
+/// JSON text with the unsafe characters serde_json leaves raw (DEL, C1, bidirectional
+/// controls) written as `\uXXXX` escapes: still the same JSON, but safe on a terminal.
 pub fn terminal_safe_json(text: String) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
         return text;
     }
     text.chars()
         .map(|c| match c {
             '\n' => "\n".to_string(),
-            c if c.is_control() => format!("\\u{:04x}", c as u32),
+            c if is_unsafe(c) => format!("\\u{:04x}", c as u32),
             c => c.to_string(),
         })
         .collect()
@@ -84,6 +95,27 @@ mod tests {
         assert_eq!(shown, "a\\u{1b}[31mred\\u{7}\\u{9b}2J\\u{7f}");
         assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
         assert_eq!(escape_controls_keep_lines("a\u{1b}\nb"), "a\\u{1b}\nb");
+    }
+
+    #[test]
+    fn bidirectional_controls_never_pass_raw() {
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{061c}', '\u{2028}', '\u{2029}',
+            '\u{85}', '\u{9b}',
+        ] {
+            let s = format!("name{c}gpj.exe");
+            assert!(!escape_controls(&s).contains(c), "{:x}", c as u32);
+            let json = serde_json::to_string(&serde_json::json!({ "k": s })).unwrap();
+            let safe = terminal_safe_json(json.clone());
+            assert!(!safe.contains(c), "{:x}", c as u32);
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+                serde_json::from_str::<serde_json::Value>(&json).unwrap()
+            );
+        }
+        assert_eq!(escape_controls("a\u{202e}b"), "a\\u{202e}b");
+        assert!(matches!(escape_controls("été ✓ 日本"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    // On a terminal, each line is the same JSON with unsafe characters escaped.
+    let to_terminal = args.output.is_none() && super::output::stdout_is_terminal();
     let mut progress = Progress::new("exported", total);
     for ns in &namespaces {
         let mut opts = ListOptions {
@@ -54,8 +56,12 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 let key = Key::parse(key)?;
                 match ctx.store.get(&ctx.scope, ns, &key) {
                     Ok(doc) => {
-                        serde_json::to_writer(&mut out, &doc)?;
-                        writeln!(out)?;
+                        let line = serde_json::to_string(&doc)?;
+                        if to_terminal {
+                            writeln!(out, "{}", crate::text::terminal_safe_json(line))?;
+                        } else {
+                            writeln!(out, "{line}")?;
+                        }
                         progress.step();
                     }
                     // Deleted or expired since the listing: nothing to export.

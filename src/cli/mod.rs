@@ -125,7 +125,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(a) => shell::completions(a),
         Command::Man(a) => shell::man(a),
         command => {
-            let ctx = Ctx::open(&global, "cli")?;
+            let mut ctx = Ctx::open(&global, "cli")?;
+            if let (crate::store::Backend::Remote(remote), false) =
+                (&mut ctx.store.backend, global.json)
+            {
+                // A person waiting on a rate limit is told so (with --json, stderr carries
+                // only the JSON error).
+                remote.on_wait(|m| eprintln!("{m}"));
+            }
             match command {
                 Command::List(a) => list::run(&ctx, a),
                 Command::Get(a) => get::run(&ctx, a),

@@ -18,6 +18,18 @@ pub struct ServeArgs {
     /// No API keys: every request acts in --workspace (default "default"). Loopback only.
     #[arg(long)]
     pub no_auth: bool,
+    /// Seconds a client may take to send a request's head, and that an idle connection
+    /// stays open (default: [serve] header_timeout_secs, 30).
+    #[arg(long, value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a request body may stall before the request is refused
+    /// (default: [serve] body_timeout_secs, 30).
+    #[arg(long, value_name = "SECS")]
+    pub body_timeout: Option<u64>,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C; connections still
+    /// open then are closed (default: [serve] shutdown_grace_secs, 10).
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_grace: Option<u64>,
     /// Serve `GET /metrics` (Prometheus text, no API key) on this address instead of on
     /// --listen, e.g. a private interface. Port 0 picks one.
     #[arg(long, value_name = "ADDR", conflicts_with = "no_metrics")]
@@ -25,6 +37,14 @@ pub struct ServeArgs {
     /// Do not serve `GET /metrics` at all.
     #[arg(long)]
     pub no_metrics: bool,
+}
+
+/// A timeout in seconds from a flag or the config file: at least one second.
+fn seconds(flag: Option<u64>, configured: u64, name: &str) -> Result<std::time::Duration> {
+    match flag.unwrap_or(configured) {
+        0 => Err(Error::invalid(format!("{name} must be at least 1 second"))),
+        s => Ok(std::time::Duration::from_secs(s)),
+    }
 }
 
 fn resolve(listen: &str) -> Result<Vec<SocketAddr>> {
@@ -93,6 +113,21 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         auth,
         body_limit_bytes: config.serve.body_limit_bytes,
         rate_limit_per_minute: config.serve.rate_limit_per_minute,
+        header_timeout: seconds(
+            args.header_timeout,
+            config.serve.header_timeout_secs,
+            "the header timeout",
+        )?,
+        body_timeout: seconds(
+            args.body_timeout,
+            config.serve.body_timeout_secs,
+            "the body timeout",
+        )?,
+        shutdown_grace: seconds(
+            args.shutdown_grace,
+            config.serve.shutdown_grace_secs,
+            "the shutdown grace period",
+        )?,
         metrics_route: !args.no_metrics && args.metrics_listen.is_none(),
         ..ServerOptions::default()
     };

@@ -34,24 +34,39 @@ fn forbidden(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Forbidden, message)
 }
 
+/// The single value of header `name` (`None` when absent). Every header the server acts
+/// on is read through here: a header given twice is ambiguous (which one counts depends on
+/// the reader), so it is refused with 400, as is a value that is not text.
+pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Error> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::invalid(format!(
+            "the {name} header is given more than once"
+        )));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| Error::invalid(format!("the {name} header is not readable text")))
+}
+
 fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
     let unauthorized = |m: &str| Error::new(ErrorKind::Unauthorized, m);
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
+    let text = single_header(headers, "authorization")?
         .ok_or_else(|| unauthorized("missing API key: send Authorization: Bearer <key>"))?;
-    let text = value
-        .to_str()
-        .map_err(|_| unauthorized("the Authorization header is not readable text"))?;
-    let (scheme, token) = text
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(unauthorized(
-            "the Authorization header must be `Bearer <key>`",
-        ));
+    let malformed = || unauthorized("the Authorization header must be `Bearer <key>`");
+    let (scheme, token) = text.trim().split_once(' ').ok_or_else(malformed)?;
+    // Exactly one space, and a key without blanks: `Bearer  KEY` is not a well-formed key.
+    if !scheme.eq_ignore_ascii_case("bearer")
+        || token.is_empty()
+        || token.contains(|c: char| c.is_ascii_whitespace())
+    {
+        return Err(malformed());
     }
-    Ok(token.trim())
+    Ok(token)
 }
 
 /// The `updated_by` label of a request without a key actor.
@@ -89,8 +104,8 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> 
             )
         }
     };
-    if let Some(v) = headers.get("x-workspace-id") {
-        let named = v.to_str().unwrap_or("").trim();
+    if let Some(v) = single_header(headers, "x-workspace-id")? {
+        let named = v.trim();
         if named != workspace.as_str() {
             return Err(forbidden(format!(
                 "this key has no access to workspace {}",
@@ -116,6 +131,7 @@ impl FromRequestParts<AppState> for Caller {
         let caller = caller(state, &parts.headers)
             .await
             .map_err(|e| ApiError(e).into_response())?;
+        super::routes::check_query(parts).map_err(|e| ApiError(e).into_response())?;
         let limiter = &state.inner.limiter;
         if limiter.enabled() {
             let id = caller.key_id.as_deref().unwrap_or("local");

@@ -141,6 +141,14 @@ fn new_request_id() -> RequestId {
     )
 }
 
+/// A new request id and the envelope of an INVALID_INPUT error with it, for answers made
+/// below the router (a request hyper could not parse).
+pub(crate) fn bare_error(message: &str) -> (String, String) {
+    let id = new_request_id().to_string();
+    let b = body(ErrorKind::InvalidInput.code(), message, false, None, &id);
+    (id, b.to_string())
+}
+
 /// The code and status an error response that is not ours becomes.
 fn foreign(status: StatusCode) -> (StatusCode, &'static str) {
     match status.as_u16() {
@@ -185,19 +193,32 @@ async fn envelope_foreign(response: Response, id: &str) -> Response {
 /// The outermost layer: request id, envelope for foreign errors, one log line. A plain
 /// `tower` layer: `axum::middleware::from_fn` would clone the whole router service and
 /// box a second future for every request.
+/// It also watches request bodies (see `conn::WatchedBody`): a body may not stall for
+/// longer than `body_timeout`, and an answer sent before the body was read says
+/// `Connection: close`.
 #[derive(Clone, Copy)]
-pub struct RequestIdLayer;
+pub struct RequestIdLayer {
+    pub body_timeout: std::time::Duration,
+}
 
 impl<S> tower::Layer<S> for RequestIdLayer {
     type Service = RequestIdService<S>;
 
     fn layer(&self, inner: S) -> RequestIdService<S> {
-        RequestIdService(inner)
+        RequestIdService(inner, self.body_timeout)
     }
 }
 
 #[derive(Clone)]
-pub struct RequestIdService<S>(S);
+pub struct RequestIdService<S>(S, std::time::Duration);
+
+/// Whether a request announces a body (a length above zero, or chunks).
+fn has_body(req: &Request<Body>) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
 
 /// What a debug-level access log line needs from the request.
 type Logged = Option<(axum::http::Method, String, Instant)>;
@@ -217,6 +238,15 @@ where
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let id = new_request_id();
+        let mut body_read = None;
+        let req = if has_body(&req) {
+            let (parts, body) = req.into_parts();
+            let (watched, finished) = super::conn::WatchedBody::new(body, self.1);
+            body_read = Some(finished);
+            Request::from_parts(parts, Body::new(watched))
+        } else {
+            req
+        };
         // One line per request at debug level (`RUST_LOG=agent_console=debug` for an access
         // log): at info, logging every request would cost more than serving a read.
         let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
@@ -239,7 +269,14 @@ where
                     (response, REQUEST.with(|r| r.budget.get()))
                 })
                 .await;
-            Ok(finish(response, budget, id, logged).await)
+            let mut response = finish(response, budget, id, logged).await;
+            if body_read.is_some_and(|read| !read.load(std::sync::atomic::Ordering::Relaxed)) {
+                // Answered before the body was read: the connection cannot be reused.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response)
         })
     }
 }

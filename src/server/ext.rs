@@ -46,6 +46,14 @@ pub async fn changes(
     let batch = state
         .run(move |s| s.changes(&caller.scope, after, ns.as_ref(), limit))
         .await?;
+    if after > batch.last_seq {
+        return Err(Error::invalid(format!(
+            "after={after} is past the end of the change log (last_seq {}): list again, \
+             then read changes after last_seq",
+            batch.last_seq
+        ))
+        .into());
+    }
     Ok(Json(batch).into_response())
 }
 
@@ -135,17 +143,22 @@ pub async fn history_version(
 /// Atomically adds `by` (default 1) to a numeric member; the document and the member are
 /// created when missing. Answers the whole new document.
 #[utoipa::path(post, path = "/storage/{ns}/{key}/_incr", tag = "extensions",
-    security(("bearer" = [])), params(("ns" = String, Path), ("key" = String, Path)),
+    security(("bearer" = [])),
+    params(("ns" = String, Path), ("key" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Increment only at this version: 3, \"3\", W/\"3\" or *")),
     request_body(content = IncrRequest),
     responses((status = 200, body = DocumentEnvelope),
-        (status = 400, body = ErrorEnvelope, description = "Not a number, or not an object")))]
+        (status = 400, body = ErrorEnvelope, description = "Not a number, not an object, or a sum outside the integer range"),
+        (status = 409, body = ErrorEnvelope, description = "If-Match does not match")))]
 pub async fn incr(
     State(state): State<AppState>,
     caller: Caller,
     Path((ns, key)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let (ns, key) = (parse_ns(&ns)?, parse_key(&key)?);
+    let cond = super::routes::if_match(&headers)?;
     let req: IncrRequest = serde_json::from_slice(&body).map_err(|e| {
         Error::invalid(format!(
             "the body must be {{\"field\": NAME, \"by\": NUMBER}}: {e}"
@@ -155,6 +168,13 @@ pub async fn incr(
     let who = caller.clone();
     let (doc, usage) = state
         .write(&caller, move |s| {
+            // Checked in the same job as the increment: no write comes in between.
+            if let Some(want) = super::routes::expected(s, &who, &ns, &key, cond)? {
+                let current = s.current_version(&who.scope, &ns, &key)?;
+                if current != Some(want) {
+                    return Err(Error::conflict(Some(want), current));
+                }
+            }
             s.incr(&who.scope, &ns, &key, &req.field, &by)
         })
         .await?;

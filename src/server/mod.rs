@@ -3,6 +3,7 @@
 //! fallbacks) and `serve`, which runs it on a listener until a shutdown future resolves.
 
 pub mod auth;
+mod conn;
 pub mod envelope;
 pub mod ext;
 pub mod metrics;
@@ -37,6 +38,14 @@ pub struct ServerOptions {
     pub heartbeat: Duration,
     /// How often a change feed polls the change log when nothing woke it.
     pub poll_interval: Duration,
+    /// A request's head must arrive within this, counted from when the connection began
+    /// waiting for it: it also closes idle keep-alive connections.
+    pub header_timeout: Duration,
+    /// A request body may not stall for longer than this between two pieces.
+    pub body_timeout: Duration,
+    /// After a shutdown signal, requests in flight get this long to finish; then the
+    /// connections still open are closed.
+    pub shutdown_grace: Duration,
     /// Serve `GET /metrics` on this router (off when it has its own listener, or disabled).
     pub metrics_route: bool,
 }
@@ -49,6 +58,9 @@ impl Default for ServerOptions {
             rate_limit_per_minute: 0,
             heartbeat: Duration::from_secs(15),
             poll_interval: Duration::from_millis(150),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
             metrics_route: true,
         }
     }
@@ -277,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/storage/{ns}/{key}/_incr", post(ext::incr));
     let body_limit = state.inner.options.body_limit_bytes;
+    let body_timeout = state.inner.options.body_timeout;
     let mut app = Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/openapi.json", get(openapi::document));
@@ -290,7 +303,7 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(envelope::RequestIdLayer)
+        .layer(envelope::RequestIdLayer { body_timeout })
         .with_state(state)
 }
 
@@ -303,19 +316,12 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then finishes the requests in
-/// flight (change feeds end at once).
+/// flight within the shutdown grace period (change feeds end at once).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        state.begin_shutdown();
-    };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(signal)
-        .await
+    conn::run(listener, state, app, shutdown).await
 }

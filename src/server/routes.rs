@@ -41,17 +41,12 @@ pub fn parse_etag(text: &str) -> Option<u64> {
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    t.parse().ok()
+    // No stored version is larger: a bigger one is a mistake, not a conflict.
+    t.parse().ok().filter(|v| *v <= model::MAX_VERSION)
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
-    headers
-        .get(name)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| Error::invalid(format!("the {name} header is not readable text")))
-        })
-        .transpose()
+    super::auth::single_header(headers, name)
 }
 
 pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>> {
@@ -80,6 +75,63 @@ fn create_only(headers: &HeaderMap) -> Result<bool> {
             model::shown(t)
         ))),
     }
+}
+
+/// The query parameters each route of the contract takes. Any other is refused rather than
+/// ignored: a misspelt `?tll=` or an unsupported `?search=` must not pass for success.
+/// Routes not listed here (other surfaces) check their own.
+fn known_params(route: &str) -> Option<&'static [&'static str]> {
+    Some(match route {
+        "/storage/{ns}" => &["limit", "cursor", "prefix", "detail", "fields", "where"],
+        "/storage/{ns}/_facets" => &["field", "where"],
+        "/storage/{ns}/{key}" => &["ttl", "initial_version"],
+        "/storage/_changes" => &["after", "namespace", "limit"],
+        "/storage/_watch" | "/storage/{ns}/_watch" | "/storage/{ns}/{key}/_watch" => &["after"],
+        "/workspaces"
+        | "/storage"
+        | "/storage/_stats"
+        | "/storage/{ns}/_stats"
+        | "/storage/{ns}/{key}/_history"
+        | "/storage/{ns}/{key}/_history/{version}"
+        | "/storage/{ns}/{key}/_incr" => &[],
+        _ => return None,
+    })
+}
+
+/// Refuses query parameters the route does not take, and any given twice.
+pub(crate) fn check_query(parts: &axum::http::request::Parts) -> Result<()> {
+    if parts.uri.query().is_none_or(str::is_empty) {
+        return Ok(());
+    }
+    let Some(route) = parts.extensions.get::<axum::extract::MatchedPath>() else {
+        return Ok(());
+    };
+    let Some(known) = known_params(route.as_str()) else {
+        return Ok(());
+    };
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+        .map_err(|e| Error::invalid(format!("the query string is malformed: {e}")))?;
+    let mut seen: Vec<String> = Vec::new();
+    for (name, _) in pairs {
+        if !known.contains(&name.as_str()) {
+            let takes = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(Error::invalid(format!(
+                "unknown query parameter {} (this endpoint takes: {takes})",
+                model::shown(&name)
+            )));
+        }
+        if seen.contains(&name) {
+            return Err(Error::invalid(format!(
+                "the query parameter {name} is given more than once"
+            )));
+        }
+        seen.push(name);
+    }
+    Ok(())
 }
 
 pub fn parse_ns(s: &str) -> Result<Namespace> {
@@ -277,7 +329,7 @@ pub async fn get_document(
 /// Resolves `If-Match: *` to the current version (CAS keeps it exact). It runs inside the
 /// write's job, and reads through the write connection, so it sees the writes queued
 /// before it in the same batch.
-fn expected(
+pub(crate) fn expected(
     store: &crate::store::Store,
     caller: &Caller,
     ns: &Namespace,
@@ -448,7 +500,7 @@ mod tests {
 
     #[test]
     fn etags_in_every_form() {
-        for v in [0, 7, 10, 12345, u64::MAX] {
+        for v in [0, 7, 10, 12345, model::MAX_VERSION] {
             let tag = etag(v);
             assert_eq!(tag.to_str().unwrap(), format!("\"{v}\""));
             assert_eq!(parse_etag(tag.to_str().unwrap()), Some(v));
@@ -466,6 +518,7 @@ mod tests {
             "3.0",
             "\"3",
             "99999999999999999999999",
+            "9223372036854775808",
         ] {
             assert_eq!(parse_etag(bad), None, "{bad}");
         }

@@ -1,7 +1,8 @@
 //! Change feeds: Server-Sent Events read from the store's change log, for a namespace
 //! (`/storage/{ns}/_watch`), every namespace (`/storage/_watch`) or one key (`/storage/{ns}/{key}/_watch`). Each `change` event
 //! has `id: <seq>`; `Last-Event-ID` (or `?after=`) resumes with no gap and no duplicate, and
-//! a resume point older than the retained log gets an `error` event `FEED_TRUNCATED`.
+//! a resume point older than the retained log, or past its end, gets an `error` event
+//! `FEED_TRUNCATED`.
 //! The feed polls the log, and wakes at once on writes made through this server.
 
 use super::envelope::ApiResult;
@@ -67,7 +68,9 @@ fn poll(
     after: u64,
 ) -> Result<Polled> {
     let batch = store.changes(scope, after, ns, BATCH)?;
-    if after.saturating_add(1) < batch.oldest_seq {
+    // Behind the retained log, or ahead of it (an id this log never gave: another
+    // store's, or one from before a restore): either way the client must list again.
+    if after.saturating_add(1) < batch.oldest_seq || after > batch.last_seq {
         return Ok(Polled::Truncated {
             oldest_seq: batch.oldest_seq,
             last_seq: batch.last_seq,
@@ -166,8 +169,9 @@ impl Feed {
                 }) => {
                     self.pending.push_back(error_event(
                         "FEED_TRUNCATED",
-                        "changes after this id are no longer retained: list the namespace again, \
-                         then watch from last_seq",
+                        "this resume id is not in the retained change log (older than \
+                         oldest_seq, or past last_seq): list the namespace again, then watch \
+                         from last_seq",
                         serde_json::json!({"oldest_seq": oldest_seq, "last_seq": last_seq}),
                     ));
                     self.done = true;
@@ -206,8 +210,9 @@ fn resume_point(
     headers: &HeaderMap,
     params: &std::collections::HashMap<String, String>,
 ) -> Result<Option<u64>> {
-    if let Some(v) = headers.get("last-event-id").filter(|v| !v.is_empty()) {
-        let text = v.to_str().unwrap_or("").trim();
+    if let Some(v) = super::auth::single_header(headers, "last-event-id")?.filter(|v| !v.is_empty())
+    {
+        let text = v.trim();
         return text
             .parse::<u64>()
             .map(Some)

@@ -57,7 +57,7 @@ impl Store {
                         std::thread::sleep(POLL);
                         continue;
                     };
-                    if after > 0 && after + 1 < batch.oldest_seq {
+                    if (after > 0 && after + 1 < batch.oldest_seq) || after > batch.last_seq {
                         if !on(FeedItem::Truncated) {
                             return Ok(());
                         }
@@ -81,7 +81,8 @@ impl Store {
 
     /// The newest sequence number of the change log: where a follower starts.
     pub fn last_seq(&self, scope: &Scope) -> Result<u64> {
-        Ok(self.changes(scope, i64::MAX as u64, None, 1)?.last_seq)
+        // Any batch tells where the log ends; asking from its start is always valid.
+        Ok(self.changes(scope, 0, None, 1)?.last_seq)
     }
 }
 

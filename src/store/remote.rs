@@ -28,6 +28,9 @@ pub struct RemoteOptions {
     pub timeout: Duration,
     /// Attempts for a request that may be retried (1 = no retry).
     pub attempts: u32,
+    /// Told (a sentence) before each wait for a rate limit, so a person is not left
+    /// staring at a silent command; the command line prints it on stderr.
+    pub on_wait: Option<fn(&str)>,
 }
 
 impl RemoteOptions {
@@ -39,6 +42,7 @@ impl RemoteOptions {
             client_name: None,
             timeout: Duration::from_secs(10),
             attempts: 3,
+            on_wait: None,
         }
     }
 }
@@ -71,6 +75,11 @@ impl RemoteStore {
         Ok(RemoteStore { options, client })
     }
 
+    /// Sets the `on_wait` notice of rate-limit waits.
+    pub fn on_wait(&mut self, tell: fn(&str)) {
+        self.options.on_wait = Some(tell);
+    }
+
     fn url(&self, segments: &[&str]) -> String {
         let mut url = format!("{}/storage", self.options.url);
         for s in segments {
@@ -96,8 +105,11 @@ impl RemoteStore {
 
     /// Sends a request (built anew for each attempt) and returns a 2xx response, or the
     /// contract error the server answered with.
+    /// The whole call, waits for rate limits included, stays within the timeout: a wait
+    /// that would pass it is not started, and the rate-limit error is returned instead.
     fn send(&self, replay: Replay, build: impl Fn() -> RequestBuilder) -> Result<Response> {
         let mut attempt = 1;
+        let deadline = std::time::Instant::now() + self.options.timeout;
         loop {
             let outcome = build().send();
             let retry_after = match &outcome {
@@ -120,12 +132,32 @@ impl RemoteStore {
                 Err(_) if replay == Replay::Safe => Some(backoff(attempt)),
                 Err(_) => None,
             };
+            let rate_limited = matches!(&outcome, Ok(r) if r.status().as_u16() == 429);
+            let fits = |delay: Duration| std::time::Instant::now() + delay <= deadline;
             match (retry_after, attempt < self.options.attempts) {
-                (Some(delay), true) => {
+                (Some(delay), true) if !rate_limited || fits(delay) => {
+                    if rate_limited && let Some(tell) = self.options.on_wait {
+                        tell(&format!(
+                            "rate limited by {}: waiting {} s as the server asks (attempt {} of {})",
+                            self.options.url,
+                            delay.as_secs_f64().ceil(),
+                            attempt + 1,
+                            self.options.attempts
+                        ));
+                    }
                     std::thread::sleep(delay);
                     attempt += 1;
                 }
-                _ => return self.finish(outcome),
+                _ => {
+                    if rate_limited && let Some(tell) = self.options.on_wait {
+                        tell(&format!(
+                            "rate limited by {}: giving up (the wait would pass the {} s timeout, or no attempts are left)",
+                            self.options.url,
+                            self.options.timeout.as_secs()
+                        ));
+                    }
+                    return self.finish(outcome);
+                }
             }
         }
     }
@@ -722,6 +754,56 @@ mod tests {
             .unwrap();
         assert_eq!((w.meta.version, w.created), (2, false));
         assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_rate_limit_wait_never_passes_the_timeout() {
+        static TOLD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let limited = || {
+            reply(
+                "429 Too Many Requests",
+                "Retry-After: 5\r\n",
+                &envelope("RATE_LIMITED", ""),
+            )
+        };
+        let (mut store, seen) = scripted(vec![limited(), limited(), limited()]);
+        store.options.timeout = Duration::from_secs(2);
+        store.options.on_wait = Some(|m| TOLD.lock().unwrap().push(m.to_string()));
+        let (scope, ns, key) = names();
+        let started = std::time::Instant::now();
+        let e = store.get(&scope, &ns, &key).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert_eq!(e.kind.exit_code(), 8);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        let told = TOLD.lock().unwrap().clone();
+        assert!(told.len() == 1 && told[0].contains("giving up"), "{told:?}");
+    }
+
+    #[test]
+    fn a_rate_limit_wait_within_the_timeout_is_announced() {
+        static TOLD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let (mut store, seen) = scripted(vec![
+            reply(
+                "429 Too Many Requests",
+                "Retry-After: 1\r\n",
+                &envelope("RATE_LIMITED", ""),
+            ),
+            reply("200 OK", "", &doc()),
+        ]);
+        store.options.on_wait = Some(|m| TOLD.lock().unwrap().push(m.to_string()));
+        let (scope, ns, key) = names();
+        assert_eq!(store.get(&scope, &ns, &key).unwrap().meta.version, 2);
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        let told = TOLD.lock().unwrap().clone();
+        assert!(
+            told.len() == 1 && told[0].contains("waiting 1 s"),
+            "{told:?}"
+        );
     }
 
     #[test]

@@ -696,6 +696,9 @@ impl SqliteStore {
             &mut counts,
         )?;
         let old_size = existing.map_or(0, |r| r.size_bytes);
+        if let Found::Live(_, row) = found {
+            model::next_version(row.version)?;
+        }
         // Checked: the changes start here.
         if tier.is_none() {
             self.add_workspace(conn, t.ws, now)?;
@@ -886,7 +889,7 @@ impl SqliteStore {
                 &found,
                 How {
                     expires_at,
-                    first_version: opts.initial_version.unwrap_or(1).max(1),
+                    first_version: model::check_initial_version(opts.initial_version.unwrap_or(1))?,
                     op: "put",
                     restore: opts.restore.as_ref(),
                 },

@@ -208,7 +208,7 @@ impl Tx<'_> {
         rules::check_put(opts, found.live().map(|r| r.version))?;
         let how = How {
             expires_at: rules::put_expiry(opts, self.now)?,
-            first_version: opts.initial_version.unwrap_or(1).max(1),
+            first_version: model::check_initial_version(opts.initial_version.unwrap_or(1))?,
             op: "put",
             restore: opts.restore.as_ref(),
         };
@@ -320,6 +320,9 @@ impl Tx<'_> {
             stale,
         };
         rules::check_quota(self.tier, &check, &mut Counters { w: self, ns })?;
+        if let Found::Live(_, row) = found {
+            model::next_version(row.version)?;
+        }
         // Checked: the changes start here.
         if let Found::Expired(id, row) = found {
             self.remove_row(ns, key, *id, row.size_bytes, None, "expire")?;
