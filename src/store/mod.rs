@@ -109,6 +109,25 @@ impl Default for ListOptions {
     }
 }
 
+impl ListOptions {
+    /// The keys a page may hold, checked: after the cursor's key, from the prefix, and
+    /// below the prefix followed by `~` (key characters sort below `~`, so that range
+    /// holds exactly the keys that start with the prefix). Also checks the limit.
+    pub(crate) fn key_range(&self) -> Result<(String, String, String)> {
+        check_limit(self.limit)?;
+        let after = self
+            .cursor
+            .as_deref()
+            .map(cursor::decode)
+            .transpose()?
+            .unwrap_or_default();
+        let prefix = self.prefix.clone().unwrap_or_default();
+        crate::model::validate_prefix(&prefix)?;
+        let upper = format!("{prefix}~");
+        Ok((after, prefix, upper))
+    }
+}
+
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 /// The most documents one page of a query examines.

@@ -991,18 +991,7 @@ impl SqliteStore {
     }
 
     pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
-        super::check_limit(opts.limit)?;
-        let after = opts
-            .cursor
-            .as_deref()
-            .map(cursor::decode)
-            .transpose()?
-            .unwrap_or_default();
-        let prefix = opts.prefix.clone().unwrap_or_default();
-        model::validate_prefix(&prefix)?;
-        // Key characters sort below '~', so [prefix, prefix + "~") holds exactly the keys
-        // that start with the prefix.
-        let upper = format!("{prefix}~");
+        let (after, prefix, upper) = opts.key_range()?;
         let now = model::now_ms();
         let detail = opts.detail || !opts.fields.is_empty();
         let query = opts.query.as_ref().filter(|q| !q.is_empty());

@@ -303,16 +303,7 @@ impl PostgresStore {
     }
 
     pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
-        super::check_limit(opts.limit)?;
-        let after = opts
-            .cursor
-            .as_deref()
-            .map(cursor::decode)
-            .transpose()?
-            .unwrap_or_default();
-        let prefix = opts.prefix.clone().unwrap_or_default();
-        model::validate_prefix(&prefix)?;
-        let upper = format!("{prefix}~");
+        let (after, prefix, upper) = opts.key_range()?;
         if let Some(q) = opts.query.as_ref().filter(|q| !q.is_empty()) {
             return self.list_matching(scope, ns, opts, q, (&after, &prefix, &upper));
         }
