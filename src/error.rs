@@ -2,8 +2,6 @@
 //! the one table that maps each kind to its wire code, HTTP status and CLI exit code.
 //! Every front end and backend uses these values, so a conflict is the same on all sides.
 
-use std::fmt;
-
 /// The kinds of failure the contract distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -93,7 +91,8 @@ impl ErrorKind {
 }
 
 /// A contract error: a kind, a message for humans, and the context some kinds carry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}: {message}", kind.code())]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
@@ -143,14 +142,6 @@ impl Error {
         }
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.code(), self.message)
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {

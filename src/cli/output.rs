@@ -64,16 +64,9 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()>
 }
 
 /// A usage mistake found after parsing (exit code 2, like clap's own).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// Keeps only `fields` (comma-separated) of each item; `known` are the fields an item
 /// has, and a field outside them is a usage error that names the known ones.

@@ -210,11 +210,14 @@ fn external_edit(
     }
     ratatui::restore();
     let result = (|| {
-        let path = std::env::temp_dir().join(format!(
-            "console-edit-{}-{}.json",
-            std::process::id(),
-            now_ms()
-        ));
+        // A name no other user can guess or claim first, readable by us alone, removed
+        // when `file` is dropped.
+        let file = tempfile::Builder::new()
+            .prefix("console-edit-")
+            .suffix(".json")
+            .tempfile()
+            .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+        let path = file.path().to_path_buf();
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         let editor = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))
@@ -231,7 +234,7 @@ fn external_edit(
             Ok(s) => Err(format!("{editor} exited with {s}")),
             Err(e) => Err(format!("cannot run {editor}: {e}")),
         };
-        let _ = std::fs::remove_file(&path);
+        drop(file);
         out
     })();
     let _ = enable_raw_mode();
