@@ -760,3 +760,85 @@ fn the_remote_cli_tells_it_waits_for_a_rate_limit_and_gives_up_at_its_timeout() 
         assert_eq!(out.status.code(), Some(3), "{stderr}");
     }
 }
+
+// ---------------------------------------------------------------- revocation
+
+#[test]
+fn a_revoked_key_loses_its_open_feeds_within_a_second() {
+    let s = TestServer::start(ServerOptions::default());
+    let doomed = s.key_with("acme", None, false);
+    let other = s.key("acme");
+    let c = client();
+    let mut feeds: Vec<_> = [
+        "/storage/t/_watch",
+        "/storage/_watch",
+        "/storage/t/k/_watch",
+    ]
+    .iter()
+    .map(|p| {
+        let r = req(&c, &s, Method::GET, p, &doomed.token).send().unwrap();
+        assert_eq!(r.status(), 200);
+        BufReader::new(r)
+    })
+    .collect();
+    let write = |n: u64| {
+        let r = req(&c, &s, Method::PUT, "/storage/t/k", &other)
+            .json(&json!({"n": n}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    };
+    write(1);
+    // Each feed delivers the change made before the revocation.
+    for f in &mut feeds {
+        let (kind, data) = next_event(f, Duration::from_secs(5)).expect("no first event");
+        assert_eq!(
+            (kind.as_str(), data["version"].as_u64()),
+            ("change", Some(1))
+        );
+    }
+    agent_console::store::keys::revoke(&s.admin(), &doomed.info.id).unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    write(2);
+    for f in &mut feeds {
+        // The feed ends (an UNAUTHORIZED error event, then the end of the stream); the
+        // change made after the revocation never arrives.
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        while let Some((kind, data)) = next_event(f, Duration::from_secs(3)) {
+            seen.push((kind, data));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the feed stayed open: {seen:?}"
+        );
+        assert!(
+            seen.iter().all(|(k, _)| k == "error"),
+            "events after the revocation: {seen:?}"
+        );
+    }
+}
+
+/// The next SSE event (kind, data) on an open feed; `None` when it ends or `within` passes.
+fn next_event(r: &mut BufReader<Response>, within: Duration) -> Option<(String, Value)> {
+    let deadline = Instant::now() + within;
+    let (mut kind, mut data) = (None, String::new());
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        let l = line.trim_end_matches(['\r', '\n']);
+        if l.is_empty() {
+            if let Some(k) = kind.take() {
+                return Some((k, serde_json::from_str(&data).unwrap()));
+            }
+        } else if let Some(v) = l.strip_prefix("event: ") {
+            kind = Some(v.to_string());
+        } else if let Some(v) = l.strip_prefix("data: ") {
+            data.push_str(v);
+        }
+    }
+    None
+}

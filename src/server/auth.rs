@@ -53,7 +53,7 @@ pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'
         .map_err(|_| Error::invalid(format!("the {name} header is not readable text")))
 }
 
-fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
     let unauthorized = |m: &str| Error::new(ErrorKind::Unauthorized, m);
     let text = single_header(headers, "authorization")?
         .ok_or_else(|| unauthorized("missing API key: send Authorization: Bearer <key>"))?;

@@ -84,7 +84,7 @@ fn known_params(route: &str) -> Option<&'static [&'static str]> {
     Some(match route {
         "/storage/{ns}" => &["limit", "cursor", "prefix", "detail", "fields", "where"],
         "/storage/{ns}/_facets" => &["field", "where"],
-        "/storage/{ns}/{key}" => &["ttl", "initial_version"],
+        "/storage/{ns}/{key}" => &["ttl", "initial_version", "max_documents"],
         "/storage/_changes" => &["after", "namespace", "limit"],
         "/storage/_watch" | "/storage/{ns}/_watch" | "/storage/{ns}/{key}/_watch" => &["after"],
         "/workspaces"

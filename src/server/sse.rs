@@ -23,6 +23,11 @@ use std::convert::Infallible;
 /// Changes read per poll.
 const BATCH: usize = 500;
 
+/// How often a feed checks that its API key still stands. With the feed's wake-ups (at
+/// most `poll_interval` apart) a revoked key loses its feeds within about this plus one
+/// poll interval: well under a second.
+const KEY_RECHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// What one feed follows, and where it is.
 struct Feed {
     state: AppState,
@@ -34,6 +39,10 @@ struct Feed {
     pending: VecDeque<Event>,
     done: bool,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The API key that opened the feed (`None` under `--no-auth`), checked again every
+    /// `KEY_RECHECK`: a revoked key loses its feeds.
+    token: Option<String>,
+    checked: std::time::Instant,
     /// Counts the feed as open in `/metrics` while it lives.
     _open: super::metrics::FeedGuard,
 }
@@ -134,10 +143,32 @@ fn error_event(code: &str, message: &str, extra: serde_json::Value) -> Event {
 }
 
 impl Feed {
+    /// Whether the feed's key was revoked (checked at most every `KEY_RECHECK`).
+    async fn key_revoked(&mut self) -> bool {
+        let Some(token) = self.token.clone() else {
+            return false;
+        };
+        if self.checked.elapsed() < KEY_RECHECK {
+            return false;
+        }
+        self.checked = std::time::Instant::now();
+        let checked = self.state.run(move |s| s.authenticate(&token).map(|_| ()));
+        matches!(checked.await, Err(e) if e.0.kind == crate::error::ErrorKind::Unauthorized)
+    }
+
     /// Fills `pending`, waiting for changes when there are none.
     async fn fill(&mut self) {
         loop {
             if *self.shutdown.borrow() {
+                self.done = true;
+                return;
+            }
+            if self.key_revoked().await {
+                self.pending.push_back(error_event(
+                    "UNAUTHORIZED",
+                    "the API key of this feed was revoked",
+                    serde_json::json!({}),
+                ));
                 self.done = true;
                 return;
             }
@@ -247,6 +278,11 @@ async fn open(
         after,
         pending: VecDeque::new(),
         done: false,
+        token: match state.inner.options.auth {
+            super::AuthMode::Keys => super::auth::bearer(&headers).ok().map(str::to_string),
+            super::AuthMode::Open(_) => None,
+        },
+        checked: std::time::Instant::now(),
         _open: state.inner.metrics.feed_opened(),
     };
     let events = stream::unfold(feed, |mut f| async move {
