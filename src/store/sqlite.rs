@@ -1008,6 +1008,7 @@ impl SqliteStore {
             // A query examines a window of at most SCAN_BUDGET keys; `window_end` is its
             // last key when more keys follow it.
             let mut window_end = None;
+            let mut scan_from = None;
             let mut stmt = match query {
                 None => c.prepare_cached(concat!(
                     "SELECT key, ",
@@ -1018,37 +1019,53 @@ impl SqliteStore {
                      ORDER BY key LIMIT ?7"
                 ))?,
                 Some(q) => {
+                    // One lower and one upper bound on `key` (SQLite narrows an index
+                    // range by one of each): keys hold no character below '-', so
+                    // `key > k` is `key >= k + "\u{1}"` and `key <= k` is `key < k + "\u{1}"`.
+                    let lo = if after.is_empty() {
+                        prefix.clone()
+                    } else {
+                        format!("{after}\u{1}").max(prefix.clone())
+                    };
                     window_end = c
                         .prepare_cached(
                             "SELECT key FROM documents
-                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                               AND key < ?5
-                             ORDER BY key LIMIT 1 OFFSET ?6",
+                             WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4
+                             ORDER BY key LIMIT 1 OFFSET ?5",
                         )?
                         .query_row(
                             params![
                                 scope.workspace.as_str(),
                                 ns.as_str(),
-                                after,
-                                prefix,
+                                lo,
                                 upper,
                                 super::SCAN_BUDGET as i64 - 1
                             ],
                             |r| r.get::<_, String>(0),
                         )
                         .optional()?;
-                    let pred = super::sqlite_query::predicate(q, now, 9);
-                    args.push(window_end.clone().unwrap_or_else(|| upper.clone()).into());
+                    let hi = window_end
+                        .as_ref()
+                        .map_or_else(|| upper.clone(), |w| format!("{w}\u{1}"));
+                    let pred = super::sqlite_query::predicate(q, now, 7);
+                    args = vec![
+                        scope.workspace.as_str().to_string().into(),
+                        ns.as_str().to_string().into(),
+                        lo.clone().into(),
+                        hi.into(),
+                        now.into(),
+                        (opts.limit as i64 + 1).into(),
+                    ];
                     args.extend(pred.params);
+                    scan_from = Some(lo);
                     c.prepare_cached(&format!(
                         concat!(
                             "SELECT key, ",
                             row_columns!(),
                             " FROM documents
-                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                               AND key < ?5 AND (expires_at IS NULL OR expires_at > ?6)
-                               AND key <= ?8 AND {}
-                             ORDER BY key LIMIT ?7"
+                             WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4
+                               AND (expires_at IS NULL OR expires_at > ?5) AND {}
+                             ORDER BY key LIMIT ?6"
                         ),
                         pred.sql
                     ))?
@@ -1091,22 +1108,17 @@ impl SqliteStore {
                 has_more = window_end.is_some();
                 window_end
             };
-            if query.is_some() {
+            if let Some(lo) = scan_from {
+                let hi = cursor_key
+                    .as_ref()
+                    .map_or_else(|| upper.clone(), |k| format!("{k}\u{1}"));
                 let n: i64 = c
                     .prepare_cached(
                         "SELECT count(*) FROM documents
-                         WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                           AND key < ?5 AND key <= ?6",
+                         WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4",
                     )?
                     .query_row(
-                        params![
-                            scope.workspace.as_str(),
-                            ns.as_str(),
-                            after,
-                            prefix,
-                            upper,
-                            cursor_key.as_deref().unwrap_or(&upper)
-                        ],
+                        params![scope.workspace.as_str(), ns.as_str(), lo, hi],
                         |r| r.get(0),
                     )?;
                 scanned = Some(n as u64);
@@ -1132,12 +1144,14 @@ impl SqliteStore {
     ) -> Result<Facets> {
         let now = model::now_ms();
         let pred = super::sqlite_query::predicate(query.unwrap_or(&Default::default()), now, 5);
+        // `value -> path` is the member as JSON text (NULL when missing): one JSON call
+        // per document tells every type apart (a string from a number, null from missing).
         let sql = format!(
-            "SELECT json_type(value, ?3) AS t, json_extract(value, ?3) AS v, count(*) AS n
+            "SELECT value -> ?3 AS j, count(*) AS n
              FROM documents
              WHERE workspace = ?1 AND namespace = ?2 AND (expires_at IS NULL OR expires_at > ?4)
                AND {}
-             GROUP BY t, v ORDER BY n DESC, t, v",
+             GROUP BY j ORDER BY n DESC, j",
             pred.sql
         );
         let mut all: Vec<rusqlite::types::Value> = vec![
@@ -1157,27 +1171,17 @@ impl SqliteStore {
                 total: 0,
             };
             while let Some(r) = rows.next()? {
-                let ty: Option<String> = r.get(0)?;
-                let count = r.get::<_, i64>(2)? as u64;
+                let json: Option<String> = r.get(0)?;
+                let count = r.get::<_, i64>(1)? as u64;
                 facets.total += count;
-                let Some(ty) = ty else {
+                let Some(json) = json else {
                     facets.missing += count;
                     continue;
                 };
-                if facets.values.len() == super::MAX_FACET_VALUES {
-                    continue;
+                if facets.values.len() < super::MAX_FACET_VALUES {
+                    let value = serde_json::from_str(&json)?;
+                    facets.values.push(super::FacetValue { value, count });
                 }
-                use rusqlite::types::ValueRef;
-                let value = match (ty.as_str(), r.get_ref(1)?) {
-                    ("true", _) => Value::Bool(true),
-                    ("false", _) => Value::Bool(false),
-                    ("integer", ValueRef::Integer(i)) => Value::from(i),
-                    ("real", ValueRef::Real(f)) => Value::from(f),
-                    ("text", ValueRef::Text(t)) => Value::String(String::from_utf8_lossy(t).into()),
-                    ("object" | "array", ValueRef::Text(t)) => serde_json::from_slice(t)?,
-                    _ => Value::Null,
-                };
-                facets.values.push(super::FacetValue { value, count });
             }
             Ok(facets)
         })
