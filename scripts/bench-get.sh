@@ -3,14 +3,16 @@
 # print) against the sqlite3 CLI reading the same row of the same file, with hyperfine,
 # over a store of 10,000 documents, and prints the ratio console/sqlite3 (target: <= 1.3).
 #
-# Usage: scripts/bench-get.sh            (env: DOCS=10000 RUNS=300 WARMUP=30)
-# Needs: cargo, hyperfine, sqlite3, jq. Builds `cargo build --release` first; the binary is
-# taken from the target directory cargo reports (CARGO_TARGET_DIR or the default).
+# Usage: scripts/bench-get.sh            (env: DOCS=10000 RUNS=300 WARMUP=30 PROFILE=dist)
+# Needs: cargo, hyperfine, sqlite3, jq. Builds `cargo build --profile $PROFILE` first (dist:
+# the fat-LTO build that ships; PROFILE=release measures the quick default build); the
+# binary is taken from the target directory cargo reports (CARGO_TARGET_DIR or the default).
 set -euo pipefail
 
 DOCS=${DOCS:-10000}
 RUNS=${RUNS:-300}
 WARMUP=${WARMUP:-30}
+PROFILE=${PROFILE:-dist}
 NS=bench
 KEY=$(printf 'doc-%05d' $((DOCS / 2)))
 
@@ -19,9 +21,9 @@ for tool in cargo hyperfine sqlite3 jq; do
     command -v "$tool" >/dev/null || { echo "bench-get: $tool is not installed" >&2; exit 1; }
 done
 
-cargo build --release --quiet --bin console
+cargo build --profile "$PROFILE" --quiet --bin console
 target_dir=$(cargo metadata --no-deps --format-version 1 | jq -r .target_directory)
-BIN="$target_dir/release/console"
+BIN="$target_dir/$PROFILE/console"
 [ -x "$BIN" ] || { echo "bench-get: no binary at $BIN" >&2; exit 1; }
 
 tmp=$(mktemp -d)

@@ -24,9 +24,10 @@ for tool in wrk etcd curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install wrk etcd-server curl)" >&2; exit 1; }
 done
 
-echo "== building console (release)"
-cargo build --release --quiet --bin console
-CONSOLE="$CARGO_TARGET_DIR/release/console"
+PROFILE=${PROFILE:-dist}   # dist: the fat-LTO build that ships; release: the quick one
+echo "== building console ($PROFILE)"
+cargo build --profile "$PROFILE" --quiet --bin console
+CONSOLE="$CARGO_TARGET_DIR/$PROFILE/console"
 
 echo "== building the axum hello-world ceiling"
 HELLO_DIR="$HOME/.cache/console-bench/hello"

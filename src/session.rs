@@ -6,7 +6,7 @@
 use crate::config::{Config, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Workspace;
-use crate::store::{Backend, RemoteOptions, RemoteStore, Scope, SqliteStore, Store};
+use crate::store::{Backend, PostgresStore, RemoteOptions, RemoteStore, Scope, SqliteStore, Store};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -155,9 +155,10 @@ pub fn open_backend(
     }
     match location {
         Location::Sqlite(path) => Ok(Backend::Sqlite(SqliteStore::open(path, sqlite_options)?)),
-        Location::Postgres(_) => Err(Error::invalid(
-            "this build of console cannot open PostgreSQL stores yet",
-        )),
+        Location::Postgres(url) => Ok(Backend::Postgres(PostgresStore::open(
+            url,
+            sqlite_options.into(),
+        )?)),
         Location::Remote(url) => {
             let mut options = RemoteOptions::new(url);
             options.api_key = api_key(global, profile)?;

@@ -1,12 +1,15 @@
 //! The storage contract suite, written once and run against every backend: the embedded
-//! SQLite store, and the remote backend pointed at an in-process `console serve`. Any
-//! difference in behaviour between the backends fails here.
+//! SQLite store, PostgreSQL (a throwaway cluster, `common/pg.rs`), and the remote backend
+//! pointed at an in-process `console serve` on SQLite and on PostgreSQL. Any difference
+//! in behaviour between the backends fails here.
 
 use agent_console::error::ErrorKind;
 use agent_console::model::{Key, Namespace, Workspace};
 use agent_console::query;
 use agent_console::store::sqlite::SqliteOptions;
-use agent_console::store::{Backend, ListOptions, PutOptions, Scope, SqliteStore, Store};
+use agent_console::store::{
+    Backend, ListOptions, PostgresOptions, PostgresStore, PutOptions, Scope, SqliteStore, Store,
+};
 use serde_json::{Value, json};
 
 mod common;
@@ -18,28 +21,53 @@ pub struct Fixture {
     _keep: Box<dyn std::any::Any + Send + Sync>,
 }
 
-fn sqlite_fixture() -> Fixture {
+fn sqlite_fixture() -> Option<Fixture> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("c.db"), SqliteOptions::default()).unwrap();
-    Fixture {
+    Some(Fixture {
         store: Store::new(Backend::Sqlite(store)),
         scope: Scope::new(Workspace::parse("default").unwrap(), "tester"),
         _keep: Box::new(dir),
-    }
+    })
 }
 
-fn remote_fixture() -> Fixture {
-    let server = common::TestServer::start(agent_console::server::ServerOptions::default());
+/// A fresh database of the test cluster (`None`, said loudly, without PostgreSQL).
+fn postgres_fixture() -> Option<Fixture> {
+    let url = common::pg::cluster()?.database();
+    let store = PostgresStore::open(&url, PostgresOptions::default()).unwrap();
+    Some(Fixture {
+        store: Store::new(Backend::Postgres(store)),
+        scope: Scope::new(Workspace::parse("default").unwrap(), "tester"),
+        _keep: Box::new(url),
+    })
+}
+
+fn remote_fixture() -> Option<Fixture> {
+    remote_on(common::TestServer::start(
+        agent_console::server::ServerOptions::default(),
+    ))
+}
+
+/// The remote backend on a server whose store is PostgreSQL.
+fn remote_on_postgres_fixture() -> Option<Fixture> {
+    let url = common::pg::cluster()?.database();
+    remote_on(common::TestServer::start_postgres(
+        agent_console::server::ServerOptions::default(),
+        &url,
+    ))
+}
+
+fn remote_on(server: common::TestServer) -> Option<Fixture> {
     let mut options = agent_console::store::RemoteOptions::new(&server.base);
     options.api_key = Some(server.key("default"));
     options.client_name = Some("cli".into());
     let remote = agent_console::store::RemoteStore::open(options).unwrap();
-    Fixture {
+    Some(Fixture {
         store: Store::new(Backend::Remote(remote)),
         // The server records `updated_by` from the request; the scope's actor is not sent.
         scope: Scope::new(Workspace::parse("default").unwrap(), "cli"),
         _keep: Box::new(std::sync::Mutex::new(server)),
-    }
+    })
 }
 
 fn ns(s: &str) -> Namespace {
@@ -874,79 +902,99 @@ macro_rules! contract_suite {
 
             #[test]
             fn put_get_round_trip() {
-                cases::put_get_round_trip(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::put_get_round_trip(&f);
             }
             #[test]
             fn compare_and_swap() {
-                cases::compare_and_swap(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::compare_and_swap(&f);
             }
             #[test]
             fn merge_patch() {
-                cases::merge_patch(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::merge_patch(&f);
             }
             #[test]
             fn delete_documents_and_namespaces() {
-                cases::delete_documents_and_namespaces(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::delete_documents_and_namespaces(&f);
             }
             #[test]
             fn paging_returns_each_key_once() {
-                cases::paging_returns_each_key_once(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::paging_returns_each_key_once(&f);
             }
             #[test]
             fn listing_can_carry_chosen_members() {
-                cases::listing_can_carry_chosen_members(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::listing_can_carry_chosen_members(&f);
             }
             #[test]
             fn queries_select_what_the_reference_meaning_selects() {
-                cases::queries_select_what_the_reference_meaning_selects(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::queries_select_what_the_reference_meaning_selects(&f);
             }
             #[test]
             fn query_paging_is_stable_while_documents_are_inserted() {
-                cases::query_paging_is_stable_while_documents_are_inserted(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::query_paging_is_stable_while_documents_are_inserted(&f);
             }
             #[test]
             fn facets_count_values_most_frequent_first() {
-                cases::facets_count_values_most_frequent_first(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::facets_count_values_most_frequent_first(&f);
             }
             #[test]
             fn stats_count_documents_and_bytes() {
-                cases::stats_count_documents_and_bytes(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::stats_count_documents_and_bytes(&f);
             }
             #[test]
             fn increment() {
-                cases::increment(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::increment(&f);
             }
             #[test]
             fn history_keeps_past_versions() {
-                cases::history_keeps_past_versions(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::history_keeps_past_versions(&f);
             }
             #[test]
             fn expired_documents_vanish() {
-                cases::expired_documents_vanish(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::expired_documents_vanish(&f);
             }
             #[test]
             fn bad_values_change_nothing() {
-                cases::bad_values_change_nothing(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::bad_values_change_nothing(&f);
             }
             #[test]
             fn import_keeps_versions() {
-                cases::import_keeps_versions(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::import_keeps_versions(&f);
             }
             #[test]
             fn read_only_refuses_writes() {
-                cases::read_only_refuses_writes(&mut $fixture());
+                let Some(mut f) = $fixture() else { return };
+                cases::read_only_refuses_writes(&mut f);
             }
             #[test]
             fn follow_delivers_every_change_once_in_order() {
-                cases::follow_delivers_every_change_once_in_order(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::follow_delivers_every_change_once_in_order(&f);
             }
             #[test]
             fn change_log_records_writes_in_order() {
-                cases::change_log_records_writes_in_order(&$fixture());
+                let Some(f) = $fixture() else { return };
+                cases::change_log_records_writes_in_order(&f);
             }
         }
     };
 }
 
 contract_suite!(sqlite, sqlite_fixture);
+contract_suite!(postgres, postgres_fixture);
 contract_suite!(remote, remote_fixture);
+contract_suite!(remote_on_postgres, remote_on_postgres_fixture);

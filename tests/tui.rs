@@ -66,6 +66,45 @@ fn feed(app: &mut App, actions: Vec<Action>) {
 
 fn answer(app: &mut App, fx: Vec<Effect>) {
     for e in fx {
+        // A query over `findings` is answered as the store would: the reference meaning
+        // over its twelve documents, in one page.
+        if let Effect::LoadKeys {
+            ns,
+            generation,
+            query: Some(q),
+            ..
+        } = &e
+            && ns == "findings"
+        {
+            let rows = (0..12)
+                .map(listed_row)
+                .filter(|r| {
+                    let i: usize = r.meta.key[2..].parse().unwrap();
+                    q.matches(
+                        &Document {
+                            meta: r.meta.clone(),
+                            value: finding(i),
+                        },
+                        NOW,
+                    )
+                })
+                .collect();
+            let fx = update::update(
+                app,
+                Action::Keys {
+                    generation: *generation,
+                    append: false,
+                    result: Ok(Page {
+                        rows,
+                        cursor: None,
+                        has_more: false,
+                        scanned: 12,
+                    }),
+                },
+            );
+            answer(app, fx);
+            continue;
+        }
         if let Effect::LoadDocument {
             ns,
             key,
@@ -106,6 +145,27 @@ fn stats(ns: &str, documents: u64, bytes: u64) -> NamespaceStats {
     }
 }
 
+/// Row `i` of the `findings` listing of `app`.
+fn listed_row(i: usize) -> KeyRow {
+    let agents = [
+        "acme/sec-scanner@1.4.2",
+        "acme/dep-auditor",
+        "tui",
+        "ci\u{1b}[31m",
+    ];
+    KeyRow {
+        meta: meta(
+            "findings",
+            &format!("F-{i:03}"),
+            1 + (i as u64 % 3),
+            agents[i % 4],
+            (i as i64) * 37,
+        ),
+        reviewed: i % 3 == 1,
+        action: None,
+    }
+}
+
 /// The app of most snapshots: four namespaces, `findings` listed with 12 keys.
 fn app(read_only: bool, width: u16, height: u16) -> App {
     let mut app = App::new(session(read_only), width, height, NOW);
@@ -121,25 +181,7 @@ fn app(read_only: bool, width: u16, height: u16) -> App {
     );
     let _ = fx;
     feed(&mut app, vec![key('j'), key('j')]);
-    let agents = [
-        "acme/sec-scanner@1.4.2",
-        "acme/dep-auditor",
-        "tui",
-        "ci\u{1b}[31m",
-    ];
-    let rows = (0..12)
-        .map(|i| KeyRow {
-            meta: meta(
-                "findings",
-                &format!("F-{i:03}"),
-                1 + (i as u64 % 3),
-                agents[i % 4],
-                (i as i64) * 37,
-            ),
-            reviewed: i % 3 == 1,
-            action: None,
-        })
-        .collect();
+    let rows = (0..12).map(listed_row).collect();
     let generation = app.keys.generation;
     let fx = update::update(
         &mut app,
@@ -150,6 +192,7 @@ fn app(read_only: bool, width: u16, height: u16) -> App {
                 rows,
                 cursor: None,
                 has_more: false,
+                scanned: 0,
             }),
         },
     );
@@ -171,6 +214,13 @@ fn filtered_list() {
         &mut app,
         vec![code(KeyCode::Enter), key('/'), key('0'), key('1')],
     );
+    // While typing: nothing is asked of the store yet.
+    let typing = render(&app);
+    assert!(
+        typing.contains("/01▏  Enter: query the whole namespace"),
+        "{typing}"
+    );
+    feed(&mut app, vec![code(KeyCode::Enter)]);
     insta::assert_snapshot!(render(&app));
 }
 
@@ -295,4 +345,73 @@ fn resizing_never_breaks_rendering() {
         feed(&mut app, vec![Action::Resize(w, h)]);
         render(&app);
     }
+}
+
+#[test]
+fn bulk_action_on_a_query_preview_progress_and_report() {
+    let mut app = app(false, 140, 24);
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    feed(&mut app, "/severity=high".chars().map(key).collect());
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    assert_eq!(app.keys.rows.len(), 4);
+    feed(&mut app, vec![key('B')]);
+    let choose = render(&app);
+    assert!(
+        choose.contains("On all 4 documents matching: severity=high"),
+        "{choose}"
+    );
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    insta::assert_snapshot!("bulk_preview", render(&app));
+    let fx = update::update(&mut app, key('y'));
+    let targets: Vec<(String, u64)> = fx
+        .iter()
+        .flat_map(|e| match e {
+            Effect::Bulk { targets, .. } => targets.clone(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [("F-000", 1), ("F-003", 1), ("F-006", 1), ("F-009", 1)].map(|(k, v)| (k.to_string(), v))
+    );
+    // Someone else changed F-003 in between: it is reported and left alone.
+    let results = targets
+        .iter()
+        .map(|(k, v)| {
+            let r = if k == "F-003" {
+                Err(agent_console::Error::new(
+                    agent_console::ErrorKind::Conflict,
+                    "version mismatch",
+                ))
+            } else {
+                Ok(Some(meta("findings", k, v + 1, "tui", 0)))
+            };
+            (k.clone(), r)
+        })
+        .collect();
+    // (The document reload it asks for is not answered: this test's documents are fixed.)
+    let fx = update::update(
+        &mut app,
+        Action::Bulk {
+            ns: "findings".into(),
+            results,
+        },
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadNamespaces)));
+    let report = render(&app);
+    assert!(
+        report.contains("done 3   changed by someone else 1   failed 0"),
+        "{report}"
+    );
+    insta::assert_snapshot!("bulk_report", report);
+    let reviewed: Vec<&str> = app
+        .keys
+        .rows
+        .iter()
+        .filter(|r| r.reviewed)
+        .map(|r| r.meta.key.as_str())
+        .collect();
+    assert_eq!(reviewed, ["F-000", "F-006", "F-009"]);
+    feed(&mut app, vec![code(KeyCode::Esc)]);
+    assert!(app.modal.is_none());
 }

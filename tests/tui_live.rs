@@ -124,6 +124,7 @@ fn app(width: u16, height: u16) -> App {
                 rows,
                 cursor: None,
                 has_more: false,
+                scanned: 0,
             }),
         },
     );

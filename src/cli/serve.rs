@@ -6,7 +6,6 @@ use super::Global;
 use crate::error::{Error, Result};
 use crate::server::{self, AppState, AuthMode, ServerOptions};
 use crate::session::{Ctx, Opener};
-use crate::store::Backend;
 use clap::Args;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -107,9 +106,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     } else {
         AuthMode::Keys
     };
-    if let Backend::Sqlite(sqlite) = &ctx.store.backend {
-        server::tune_store(sqlite)?;
-    }
+    ctx.store.tune_for_server(server::READ_SNAPSHOT_WINDOW)?;
     let location = ctx.store.location();
     let store = ctx.store;
     let options = ServerOptions {

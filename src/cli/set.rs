@@ -59,6 +59,7 @@ pub fn run_set(ctx: &Ctx, args: SetArgs) -> anyhow::Result<()> {
         create_only: args.create_only,
         ttl: args.ttl,
         initial_version: None,
+        restore: None,
     };
     let written = ctx.store.put(&ctx.scope, &ns, &key, value, &opts)?;
     report(

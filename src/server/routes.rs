@@ -399,6 +399,7 @@ pub async fn put_document(
                 create_only,
                 ttl,
                 initial_version,
+                restore: None,
             };
             s.put(&who.scope, &ns, &key, value, &opts)
         })

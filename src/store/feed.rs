@@ -1,5 +1,5 @@
-//! Following the change log: one loop for every backend. The embedded store polls its
-//! change log; the remote backend reads the server's Server-Sent Events stream and, when
+//! Following the change log: one loop for every backend. The stores that keep documents
+//! themselves (SQLite, PostgreSQL) poll their change log; the remote backend reads the server's Server-Sent Events stream and, when
 //! the connection drops, reconnects with `Last-Event-ID` so nothing is missed or repeated.
 
 use super::{Change, Scope, Store};
@@ -39,7 +39,7 @@ impl Store {
     ) -> Result<()> {
         match &self.backend {
             super::Backend::Remote(r) => r.follow(ns, after_seq, on),
-            super::Backend::Sqlite(_) => {
+            super::Backend::Sqlite(_) | super::Backend::Postgres(_) => {
                 let mut after = after_seq;
                 let mut state = None;
                 loop {

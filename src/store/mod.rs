@@ -7,8 +7,10 @@ pub mod cursor;
 mod deferred;
 pub mod feed;
 pub mod keys;
+pub mod postgres;
 mod readers;
 pub mod remote;
+mod rules;
 pub mod sqlite;
 mod sqlite_query;
 pub mod tier;
@@ -21,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use feed::{FeedItem, FeedState};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use remote::{RemoteOptions, RemoteStore};
 pub use sqlite::SqliteStore;
 pub use tier::Tier;
@@ -54,6 +57,19 @@ pub struct PutOptions {
     /// The version a document gets when this write creates it (default 1): lets an import
     /// keep the versions of the store it came from. Ignored when the document exists.
     pub initial_version: Option<u64>,
+    /// The authorship and times to give the document instead of this write's own (an
+    /// import restoring an export). Stores that keep documents themselves honour it; the
+    /// remote backend cannot send it.
+    pub restore: Option<Restore>,
+}
+
+/// The metadata an import restores: times in milliseconds since the epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restore {
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+    pub expires_at: Option<i64>,
 }
 
 /// The result of a write: the new metadata and whether the document was created.
@@ -90,6 +106,25 @@ impl Default for ListOptions {
             fields: Vec::new(),
             query: None,
         }
+    }
+}
+
+impl ListOptions {
+    /// The keys a page may hold, checked: after the cursor's key, from the prefix, and
+    /// below the prefix followed by `~` (key characters sort below `~`, so that range
+    /// holds exactly the keys that start with the prefix). Also checks the limit.
+    pub(crate) fn key_range(&self) -> Result<(String, String, String)> {
+        check_limit(self.limit)?;
+        let after = self
+            .cursor
+            .as_deref()
+            .map(cursor::decode)
+            .transpose()?
+            .unwrap_or_default();
+        let prefix = self.prefix.clone().unwrap_or_default();
+        crate::model::validate_prefix(&prefix)?;
+        let upper = format!("{prefix}~");
+        Ok((after, prefix, upper))
     }
 }
 
@@ -218,6 +253,7 @@ pub(crate) fn not_here(what: &str) -> crate::error::Error {
 /// The storage backends.
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
     Remote(RemoteStore),
 }
 
@@ -233,6 +269,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($s) => $call,
+            Backend::Postgres($s) => $call,
             Backend::Remote($s) => $call,
         }
     };
@@ -421,6 +458,23 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.usage_in_write(ws),
             _ => self.usage(ws),
+        }
+    }
+
+    /// Starts what a long-running server needs beside requests: SQLite's background
+    /// checkpoints and shared read snapshots, PostgreSQL's expiry sweep.
+    pub fn tune_for_server(&self, read_snapshot_window: std::time::Duration) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => {
+                s.checkpoint_in_background()?;
+                s.share_read_snapshots(read_snapshot_window);
+                Ok(())
+            }
+            Backend::Postgres(p) => {
+                p.sweep_in_background();
+                Ok(())
+            }
+            Backend::Remote(_) => Ok(()),
         }
     }
 

@@ -6,12 +6,13 @@
 
 use super::deferred::Pending;
 use super::readers::{Freshness, Readers};
+use super::rules::{self, Counts, Stored as Row};
 use super::writer::Writer;
 use super::{
     Change, ChangeBatch, Facets, KeyPage, ListOptions, NamespaceStats, PutOptions, Scope, Tier,
     Written, cursor,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::{self, Document, Key, Meta, Namespace, Workspace};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value};
@@ -210,17 +211,6 @@ const MIGRATIONS: &[&str] = &[
 /// Old versions are pruned every this many versions of a document.
 const HISTORY_PRUNE_STEP: u64 = 8;
 
-/// A stored document row.
-struct Row {
-    value: String,
-    version: u64,
-    size_bytes: u64,
-    created_at: i64,
-    updated_at: i64,
-    updated_by: String,
-    expires_at: Option<i64>,
-}
-
 /// The columns of a `Row`, in `row_from`'s order: a macro, so the SQL that names them is
 /// a constant (`concat!`) rather than text built on every call (statements are looked up
 /// by their text).
@@ -242,47 +232,21 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-impl Row {
-    fn meta(&self, ns: &str, key: &str) -> Meta {
-        Meta {
-            namespace: ns.to_string(),
-            key: key.to_string(),
-            version: self.version,
-            size_bytes: self.size_bytes,
-            created_at: model::format_ms(self.created_at),
-            updated_at: model::format_ms(self.updated_at),
-            updated_by: self.updated_by.clone(),
-            expires_at: self.expires_at.map(model::format_ms),
-            fields: None,
-        }
-    }
-
-    fn document(self, ns: &str, key: &str) -> Result<Document> {
-        let meta = self.meta(ns, key);
-        Ok(Document {
-            meta,
-            value: serde_json::from_str(&self.value)?,
-        })
-    }
-
-    fn expired(&self, now: i64) -> bool {
-        self.expires_at.is_some_and(|t| t <= now)
-    }
-}
-
 /// How a row is written: its expiry, the version it gets if it is created, the op logged.
-struct How {
+struct How<'r> {
     expires_at: Option<i64>,
     first_version: u64,
     op: &'static str,
+    restore: Option<&'r super::Restore>,
 }
 
-impl How {
-    fn keep(expires_at: Option<i64>, op: &'static str) -> How {
+impl How<'_> {
+    fn keep(expires_at: Option<i64>, op: &'static str) -> How<'static> {
         How {
             expires_at,
             first_version: 1,
             op,
+            restore: None,
         }
     }
 }
@@ -703,54 +667,35 @@ impl SqliteStore {
             expires_at,
             first_version,
             op,
+            restore,
         } = how;
         let existing = found.live();
         let text = model::compact(value);
         let size = text.len() as u64;
         let tier = self.workspace_tier(conn, t.ws)?;
-        let limits = tier.unwrap_or(self.options.default_tier).limits();
-        if let Some(max) = limits.max_document_bytes.filter(|max| size > *max) {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!("the document is {size} bytes; this workspace allows at most {max}"),
-            ));
-        }
         // An expired row still stored is replaced by this write: it counts no more.
         let stale = match found {
             Found::Expired(_, row) => Some(row),
             _ => None,
         };
-        if existing.is_none() {
-            let ns_docs = self
-                .namespace_docs(conn, t.ws, t.ns)?
-                .map(|docs| docs.saturating_sub(u64::from(stale.is_some())));
-            if let (None, Some(max)) = (ns_docs, limits.namespaces)
-                && self.namespace_count(conn, t.ws)? >= max
-            {
-                return Err(quota(format!(
-                    "this workspace already has its maximum of {max} namespaces"
-                )));
-            }
-            if let (Some(docs), Some(max)) = (ns_docs, limits.docs_per_namespace)
-                && docs >= max
-            {
-                return Err(quota(format!(
-                    "namespace {} already holds its maximum of {max} documents",
-                    t.ns
-                )));
-            }
-        }
+        let check = rules::Write {
+            ns: t.ns,
+            size,
+            live: existing.map(|r| r.size_bytes),
+            stale: stale.map(|r| r.size_bytes),
+        };
+        let mut counts = SqliteCounts {
+            store: self,
+            conn,
+            ws: t.ws,
+            ns: t.ns,
+        };
+        rules::check_quota(
+            tier.unwrap_or(self.options.default_tier),
+            &check,
+            &mut counts,
+        )?;
         let old_size = existing.map_or(0, |r| r.size_bytes);
-        if let Some(max) = limits.total_bytes {
-            let freed = old_size + stale.map_or(0, |r| r.size_bytes);
-            let after = (self.used_bytes(conn, t.ws)? + size).saturating_sub(freed);
-            if after > max {
-                return Err(quota(format!(
-                    "this write would bring the workspace to {} bytes; its limit is {max}",
-                    after
-                )));
-            }
-        }
         if let Found::Live(_, row) = found {
             model::next_version(row.version)?;
         }
@@ -768,6 +713,7 @@ impl SqliteStore {
             }
             _ => (self.claim_id(conn, t, first_version)?, first_version, now),
         };
+        let (created_at, now_at, actor) = rules::stamp(restore, created_at, now, &scope.actor)?;
         match found {
             Found::Live(..) => conn
                 .prepare_cached(
@@ -775,13 +721,13 @@ impl SqliteStore {
                        updated_by = ?6, expires_at = ?7
                      WHERE id = ?1",
                 )?
-                .execute(params![id, text, version, size, now, scope.actor, expires_at])?,
+                .execute(params![id, text, version, size, now_at, actor, expires_at])?,
             _ => conn
                 .prepare_cached(
                     "INSERT INTO documents (id, workspace, namespace, key, value, version, size_bytes, created_at, updated_at, updated_by, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?
-                .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now, scope.actor, expires_at])?,
+                .execute(params![id, t.ws, t.ns, t.key, text, version, size, created_at, now_at, actor, expires_at])?,
         };
         let new_doc = i64::from(existing.is_none());
         let grown = size as i64 - old_size as i64;
@@ -792,8 +738,8 @@ impl SqliteStore {
             version,
             size_bytes: size,
             created_at,
-            updated_at: now,
-            updated_by: scope.actor.clone(),
+            updated_at: now_at,
+            updated_by: actor.to_string(),
             expires_at,
         };
         Ok(Written {
@@ -933,14 +879,8 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let current = found.live().map(|r| r.version);
-            if opts.create_only && current.is_some() {
-                return Err(Error::conflict(None, current));
-            }
-            if let Some(expected) = opts.expected_version.filter(|e| Some(*e) != current) {
-                return Err(Error::conflict(Some(expected), current));
-            }
-            let expires_at = expiry(opts.ttl, now)?;
+            rules::check_put(opts, found.live().map(|r| r.version))?;
+            let expires_at = rules::put_expiry(opts, now)?;
             self.store_row(
                 c,
                 scope,
@@ -951,6 +891,7 @@ impl SqliteStore {
                     expires_at,
                     first_version: model::check_initial_version(opts.initial_version.unwrap_or(1))?,
                     op: "put",
+                    restore: opts.restore.as_ref(),
                 },
                 now,
             )
@@ -969,21 +910,13 @@ impl SqliteStore {
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
             let row = found.live().ok_or_else(|| not_found(&t))?;
-            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
-                return Err(Error::conflict(Some(expected), Some(row.version)));
-            }
-            let Value::Object(mut doc) = serde_json::from_str(&row.value)? else {
-                return Err(Error::invalid(format!(
-                    "{}/{} holds an array; merge-patch needs an object",
-                    t.ns, t.key
-                )));
-            };
-            model::merge_patch(&mut doc, partial);
+            rules::check_version(expected_version, row.version)?;
+            let value = rules::patched(&row.value, partial, t.ns, t.key)?;
             let w = self.store_row(
                 c,
                 scope,
                 &t,
-                &Value::Object(doc),
+                &value,
                 &found,
                 How::keep(row.expires_at, "patch"),
                 now,
@@ -1002,14 +935,9 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let Found::Live(id, row) = self.find(c, &t, now)? else {
-                return match expected_version {
-                    Some(e) => Err(Error::conflict(Some(e), None)),
-                    None => Err(not_found(&t)),
-                };
+                return Err(rules::delete_missing(expected_version, t.ns, t.key));
             };
-            if let Some(expected) = expected_version.filter(|e| *e != row.version) {
-                return Err(Error::conflict(Some(expected), Some(row.version)));
-            }
+            rules::check_version(expected_version, row.version)?;
             self.archive(c, id, &row)?;
             self.remove_row(c, &t, id, row.size_bytes, Some(row.version), "delete", now)?;
             if self.options.history_limit == 0 {
@@ -1027,7 +955,7 @@ impl SqliteStore {
                 .prepare_cached("DELETE FROM documents WHERE workspace = ?1 AND namespace = ?2")?
                 .execute(params![ws, ns.as_str()])? as u64;
             if n == 0 {
-                return Err(Error::not_found(format!("namespace {ns} does not exist")));
+                return Err(rules::namespace_not_found(ns.as_str()));
             }
             c.prepare_cached(
                 "DELETE FROM history WHERE doc IN
@@ -1063,18 +991,7 @@ impl SqliteStore {
     }
 
     pub fn list(&self, scope: &Scope, ns: &Namespace, opts: &ListOptions) -> Result<KeyPage> {
-        super::check_limit(opts.limit)?;
-        let after = opts
-            .cursor
-            .as_deref()
-            .map(cursor::decode)
-            .transpose()?
-            .unwrap_or_default();
-        let prefix = opts.prefix.clone().unwrap_or_default();
-        model::validate_prefix(&prefix)?;
-        // Key characters sort below '~', so [prefix, prefix + "~") holds exactly the keys
-        // that start with the prefix.
-        let upper = format!("{prefix}~");
+        let (after, prefix, upper) = opts.key_range()?;
         let now = model::now_ms();
         let detail = opts.detail || !opts.fields.is_empty();
         let query = opts.query.as_ref().filter(|q| !q.is_empty());
@@ -1091,6 +1008,7 @@ impl SqliteStore {
             // A query examines a window of at most SCAN_BUDGET keys; `window_end` is its
             // last key when more keys follow it.
             let mut window_end = None;
+            let mut scan_from = None;
             let mut stmt = match query {
                 None => c.prepare_cached(concat!(
                     "SELECT key, ",
@@ -1101,37 +1019,53 @@ impl SqliteStore {
                      ORDER BY key LIMIT ?7"
                 ))?,
                 Some(q) => {
+                    // One lower and one upper bound on `key` (SQLite narrows an index
+                    // range by one of each): keys hold no character below '-', so
+                    // `key > k` is `key >= k + "\u{1}"` and `key <= k` is `key < k + "\u{1}"`.
+                    let lo = if after.is_empty() {
+                        prefix.clone()
+                    } else {
+                        format!("{after}\u{1}").max(prefix.clone())
+                    };
                     window_end = c
                         .prepare_cached(
                             "SELECT key FROM documents
-                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                               AND key < ?5
-                             ORDER BY key LIMIT 1 OFFSET ?6",
+                             WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4
+                             ORDER BY key LIMIT 1 OFFSET ?5",
                         )?
                         .query_row(
                             params![
                                 scope.workspace.as_str(),
                                 ns.as_str(),
-                                after,
-                                prefix,
+                                lo,
                                 upper,
                                 super::SCAN_BUDGET as i64 - 1
                             ],
                             |r| r.get::<_, String>(0),
                         )
                         .optional()?;
-                    let pred = super::sqlite_query::predicate(q, now, 9);
-                    args.push(window_end.clone().unwrap_or_else(|| upper.clone()).into());
+                    let hi = window_end
+                        .as_ref()
+                        .map_or_else(|| upper.clone(), |w| format!("{w}\u{1}"));
+                    let pred = super::sqlite_query::predicate(q, now, 7);
+                    args = vec![
+                        scope.workspace.as_str().to_string().into(),
+                        ns.as_str().to_string().into(),
+                        lo.clone().into(),
+                        hi.into(),
+                        now.into(),
+                        (opts.limit as i64 + 1).into(),
+                    ];
                     args.extend(pred.params);
+                    scan_from = Some(lo);
                     c.prepare_cached(&format!(
                         concat!(
                             "SELECT key, ",
                             row_columns!(),
                             " FROM documents
-                             WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                               AND key < ?5 AND (expires_at IS NULL OR expires_at > ?6)
-                               AND key <= ?8 AND {}
-                             ORDER BY key LIMIT ?7"
+                             WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4
+                               AND (expires_at IS NULL OR expires_at > ?5) AND {}
+                             ORDER BY key LIMIT ?6"
                         ),
                         pred.sql
                     ))?
@@ -1174,22 +1108,17 @@ impl SqliteStore {
                 has_more = window_end.is_some();
                 window_end
             };
-            if query.is_some() {
+            if let Some(lo) = scan_from {
+                let hi = cursor_key
+                    .as_ref()
+                    .map_or_else(|| upper.clone(), |k| format!("{k}\u{1}"));
                 let n: i64 = c
                     .prepare_cached(
                         "SELECT count(*) FROM documents
-                         WHERE workspace = ?1 AND namespace = ?2 AND key > ?3 AND key >= ?4
-                           AND key < ?5 AND key <= ?6",
+                         WHERE workspace = ?1 AND namespace = ?2 AND key >= ?3 AND key < ?4",
                     )?
                     .query_row(
-                        params![
-                            scope.workspace.as_str(),
-                            ns.as_str(),
-                            after,
-                            prefix,
-                            upper,
-                            cursor_key.as_deref().unwrap_or(&upper)
-                        ],
+                        params![scope.workspace.as_str(), ns.as_str(), lo, hi],
                         |r| r.get(0),
                     )?;
                 scanned = Some(n as u64);
@@ -1215,12 +1144,14 @@ impl SqliteStore {
     ) -> Result<Facets> {
         let now = model::now_ms();
         let pred = super::sqlite_query::predicate(query.unwrap_or(&Default::default()), now, 5);
+        // `value -> path` is the member as JSON text (NULL when missing): one JSON call
+        // per document tells every type apart (a string from a number, null from missing).
         let sql = format!(
-            "SELECT json_type(value, ?3) AS t, json_extract(value, ?3) AS v, count(*) AS n
+            "SELECT value -> ?3 AS j, count(*) AS n
              FROM documents
              WHERE workspace = ?1 AND namespace = ?2 AND (expires_at IS NULL OR expires_at > ?4)
                AND {}
-             GROUP BY t, v ORDER BY n DESC, t, v",
+             GROUP BY j ORDER BY n DESC, j",
             pred.sql
         );
         let mut all: Vec<rusqlite::types::Value> = vec![
@@ -1240,27 +1171,17 @@ impl SqliteStore {
                 total: 0,
             };
             while let Some(r) = rows.next()? {
-                let ty: Option<String> = r.get(0)?;
-                let count = r.get::<_, i64>(2)? as u64;
+                let json: Option<String> = r.get(0)?;
+                let count = r.get::<_, i64>(1)? as u64;
                 facets.total += count;
-                let Some(ty) = ty else {
+                let Some(json) = json else {
                     facets.missing += count;
                     continue;
                 };
-                if facets.values.len() == super::MAX_FACET_VALUES {
-                    continue;
+                if facets.values.len() < super::MAX_FACET_VALUES {
+                    let value = serde_json::from_str(&json)?;
+                    facets.values.push(super::FacetValue { value, count });
                 }
-                use rusqlite::types::ValueRef;
-                let value = match (ty.as_str(), r.get_ref(1)?) {
-                    ("true", _) => Value::Bool(true),
-                    ("false", _) => Value::Bool(false),
-                    ("integer", ValueRef::Integer(i)) => Value::from(i),
-                    ("real", ValueRef::Real(f)) => Value::from(f),
-                    ("text", ValueRef::Text(t)) => Value::String(String::from_utf8_lossy(t).into()),
-                    ("object" | "array", ValueRef::Text(t)) => serde_json::from_slice(t)?,
-                    _ => Value::Null,
-                };
-                facets.values.push(super::FacetValue { value, count });
             }
             Ok(facets)
         })
@@ -1305,20 +1226,8 @@ impl SqliteStore {
         let t = target(scope, ns, key);
         self.write(|c, now| {
             let found = self.find(c, &t, now)?;
-            let mut doc = match found.live() {
-                None => Map::new(),
-                Some(row) => match serde_json::from_str(&row.value)? {
-                    Value::Object(map) => map,
-                    _ => {
-                        return Err(Error::invalid(format!(
-                            "{}/{} holds an array, not an object",
-                            t.ns, t.key
-                        )));
-                    }
-                },
-            };
-            model::increment(&mut doc, field, by)?;
-            let value = Value::Object(doc);
+            let stored = found.live().map(|r| r.value.as_str());
+            let value = rules::incremented(stored, field, by, t.ns, t.key)?;
             let expires_at = found.live().and_then(|r| r.expires_at);
             let w = self.store_row(
                 c,
@@ -1580,22 +1489,7 @@ fn target<'a>(scope: &'a Scope, ns: &'a Namespace, key: &'a Key) -> Target<'a> {
 }
 
 fn not_found(t: &Target<'_>) -> Error {
-    Error::not_found(format!("{}/{} does not exist", t.ns, t.key))
-}
-
-fn quota(message: String) -> Error {
-    Error::new(ErrorKind::QuotaExceeded, message)
-}
-
-/// The expiry time of a write with `ttl` seconds; 0 or none: never.
-fn expiry(ttl: Option<u64>, now: i64) -> Result<Option<i64>> {
-    match ttl {
-        None | Some(0) => Ok(None),
-        Some(secs) if secs <= 100 * 365 * 86_400 => Ok(Some(now + secs as i64 * 1000)),
-        Some(_) => Err(Error::invalid(
-            "ttl is more than 100 years; use 0 for no expiry",
-        )),
-    }
+    rules::not_found(t.ns, t.key)
 }
 
 /// A namespace's document count after the open transaction's pending change, from its
@@ -1607,6 +1501,28 @@ fn after_pending(stored: Option<i64>, pending: Option<i64>) -> Option<u64> {
     }
     let docs = stored.unwrap_or(0) + pending.unwrap_or(0);
     (docs > 0).then_some(docs as u64)
+}
+
+/// The workspace's counters as the open write transaction sees them, for the quota check.
+struct SqliteCounts<'a> {
+    store: &'a SqliteStore,
+    conn: &'a Connection,
+    ws: &'a str,
+    ns: &'a str,
+}
+
+impl Counts for SqliteCounts<'_> {
+    fn namespace_docs(&mut self) -> Result<Option<u64>> {
+        self.store.namespace_docs(self.conn, self.ws, self.ns)
+    }
+
+    fn namespace_count(&mut self) -> Result<u64> {
+        self.store.namespace_count(self.conn, self.ws)
+    }
+
+    fn used_bytes(&mut self) -> Result<u64> {
+        self.store.used_bytes(self.conn, self.ws)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

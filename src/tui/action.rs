@@ -29,11 +29,13 @@ impl KeyRow {
 }
 
 /// A page of keys the worker loaded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     pub rows: Vec<KeyRow>,
     pub cursor: Option<String>,
     pub has_more: bool,
+    /// With a query: the documents the store examined for this page.
+    pub scanned: u64,
 }
 
 /// A document as loaded for display: the whole value unless it is over the preview limit,
@@ -117,6 +119,11 @@ pub enum Action {
         entry: super::undo::UndoEntry,
         result: Result<Option<Meta>, Error>,
     },
+    /// Results of one chunk of a bulk action, one per key (`None`: deleted).
+    Bulk {
+        ns: String,
+        results: Vec<(String, Result<Option<Meta>, Error>)>,
+    },
     /// A mouse event (only with `mouse = true`).
     Mouse(ratatui::crossterm::event::MouseEvent),
 }
@@ -128,6 +135,8 @@ pub enum Effect {
         ns: String,
         cursor: Option<String>,
         generation: u64,
+        /// Only the documents this query matches (the store answers it).
+        query: Option<crate::query::Query>,
     },
     LoadDocument {
         ns: String,
@@ -154,6 +163,12 @@ pub enum Effect {
     },
     DeleteNamespace {
         ns: String,
+    },
+    /// One write applied to each `(key, expected_version)`, each conditional on it.
+    Bulk {
+        ns: String,
+        write: BulkWrite,
+        targets: Vec<(String, u64)>,
     },
     /// Suspend the terminal and edit `text` in $EDITOR.
     ExternalEdit {
@@ -185,6 +200,15 @@ pub enum Effect {
     SwitchProfile {
         name: String,
     },
+}
+
+/// The write of a bulk action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkWrite {
+    Patch(Map<String, Value>),
+    /// Keep the value, expire this many seconds from now.
+    Ttl(u64),
+    Delete,
 }
 
 impl Effect {

@@ -46,6 +46,7 @@ pub enum Modal {
     Menu(Menu),
     History(Box<HistoryState>),
     Palette(Box<crate::tui::palette::PaletteState>),
+    Bulk(Box<crate::tui::components::bulk::BulkState>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +147,10 @@ impl App {
             Some(Modal::History(h)) if h.confirm => Context::Confirm,
             Some(Modal::History(_)) => Context::History,
             Some(Modal::Palette(_)) => Context::Palette,
+            Some(Modal::Bulk(b)) => match b.phase {
+                crate::tui::components::bulk::Phase::Preview(_) => Context::Confirm,
+                _ => Context::Menu,
+            },
             None => match self.focus {
                 Pane::Namespaces => Context::Namespaces,
                 Pane::Keys => Context::Keys,

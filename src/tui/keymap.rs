@@ -102,6 +102,7 @@ pub enum Cmd {
     CopyPath,
     CopyCommand,
     CopyCurl,
+    Bulk,
 }
 
 impl Cmd {
@@ -148,6 +149,7 @@ impl Cmd {
             Cmd::CopyPath => "copy-path",
             Cmd::CopyCommand => "copy-command",
             Cmd::CopyCurl => "copy-curl",
+            Cmd::Bulk => "bulk",
             Cmd::Undo => "undo",
             Cmd::History => "history",
             Cmd::DiffSeen => "diff-seen",
@@ -346,6 +348,14 @@ pub static BINDINGS: &[Binding] = &[
         false,
     ),
     b(C::Keys, &[k('d')], "d", "delete (asks)", Cmd::Delete, true),
+    b(
+        C::Keys,
+        &[k('B')],
+        "B",
+        "bulk action on every match of the query",
+        Cmd::Bulk,
+        false,
+    ),
     b(C::Document, &[k('/')], "/", "search", Cmd::Filter, true),
     b(
         C::Document,

@@ -8,7 +8,6 @@ pub mod clipboard;
 pub mod components;
 pub mod diff;
 mod event_loop;
-pub mod filter;
 pub mod json;
 pub mod keymap;
 pub mod keyspec;

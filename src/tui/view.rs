@@ -52,6 +52,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Some(Modal::ConfirmDelete(d)) => d.draw(f, main),
         Some(Modal::ConfirmNamespace(d)) => d.draw(f, main),
         Some(Modal::Menu(m)) => m.draw(f, main, &app.session.config.actions),
+        Some(Modal::Bulk(b)) => b.draw(f, main, &app.session.config.actions),
         Some(Modal::History(h)) => h.draw(f, main, app.now_ms),
         Some(Modal::Palette(p)) => palette::draw(f, main, p),
     }

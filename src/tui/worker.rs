@@ -2,7 +2,7 @@
 //! each result back as an `Action`, so the UI never waits on storage. Superseded loads
 //! (the user moved on before they ran) are skipped.
 
-use super::action::{Action, Effect, KeyRow, Loaded, Page, SaveOutcome};
+use super::action::{Action, BulkWrite, Effect, KeyRow, Loaded, Page, SaveOutcome};
 use super::components::keys::PAGE;
 use crate::config::TuiConfig;
 use crate::error::{ErrorKind, Result};
@@ -86,10 +86,11 @@ impl Worker {
                 ns,
                 cursor,
                 generation,
+                query,
             } => Action::Keys {
                 generation,
                 append: cursor.is_some(),
-                result: self.page(&ns, cursor),
+                result: self.page(&ns, cursor, query),
             },
             Effect::LoadDocument {
                 ns,
@@ -146,6 +147,17 @@ impl Worker {
                 let result = Namespace::parse(&ns).and_then(|n| store.delete_namespace(scope, &n));
                 Action::NamespaceDeleted { ns, result }
             }
+            Effect::Bulk { ns, write, targets } => {
+                let results = targets
+                    .into_iter()
+                    .map(|(key, version)| {
+                        let r = names(&ns, &key)
+                            .and_then(|(n, k)| self.bulk_one(&n, &k, &write, version));
+                        (key, r)
+                    })
+                    .collect();
+                Action::Bulk { ns, results }
+            }
             Effect::ExternalEdit { .. }
             | Effect::Quit
             | Effect::Copy { .. }
@@ -154,7 +166,12 @@ impl Worker {
         })
     }
 
-    fn page(&self, ns: &str, cursor: Option<String>) -> Result<Page> {
+    fn page(
+        &self,
+        ns: &str,
+        cursor: Option<String>,
+        query: Option<crate::query::Query>,
+    ) -> Result<Page> {
         let n = Namespace::parse(ns)?;
         let page = self.store.list(
             &self.scope,
@@ -169,7 +186,7 @@ impl Worker {
                     self.config.reviewed_field.clone(),
                     self.config.action_field.clone(),
                 ],
-                query: None,
+                query,
             },
         )?;
         let rows = page
@@ -190,7 +207,36 @@ impl Worker {
             rows,
             cursor: page.cursor,
             has_more: page.has_more,
+            scanned: page.scanned.unwrap_or(0),
         })
+    }
+
+    /// One document of a bulk action, written only if it is still at `version`.
+    fn bulk_one(
+        &self,
+        ns: &Namespace,
+        key: &Key,
+        write: &BulkWrite,
+        version: u64,
+    ) -> Result<Option<crate::model::Meta>> {
+        let (store, scope) = (&self.store, &self.scope);
+        match write {
+            BulkWrite::Patch(p) => store
+                .patch(scope, ns, key, p.clone(), Some(version))
+                .map(Some),
+            BulkWrite::Delete => store.delete(scope, ns, key, Some(version)).map(|()| None),
+            BulkWrite::Ttl(secs) => {
+                let doc = store.get(scope, ns, key)?;
+                let opts = PutOptions {
+                    expected_version: Some(version),
+                    ttl: Some(*secs),
+                    ..PutOptions::default()
+                };
+                store
+                    .put(scope, ns, key, doc.value, &opts)
+                    .map(|w| Some(w.meta))
+            }
+        }
     }
 
     pub(crate) fn document(&self, ns: &str, key: &str) -> Result<Loaded> {
@@ -274,7 +320,11 @@ mod tests {
         put(&w, "a", json!({"reviewed": true, "action": "fix"}));
         put(&w, "b", json!({"reviewed": false}));
         put(&w, "c", json!({"blob": "x".repeat(1000)}));
-        let page = w.page("findings", None).unwrap();
+        let page = w.page("findings", None, None).unwrap();
+        let q = crate::query::parse("!reviewed has:blob").unwrap();
+        let only = w.page("findings", None, Some(q)).unwrap();
+        assert_eq!(only.rows.len(), 1);
+        assert_eq!((only.rows[0].meta.key.as_str(), only.scanned), ("c", 3));
         let got: Vec<_> = page
             .rows
             .iter()
@@ -330,6 +380,7 @@ mod tests {
             ns: "n".into(),
             cursor: cursor.map(String::from),
             generation,
+            query: None,
         };
         let out = coalesce(vec![
             load(1),

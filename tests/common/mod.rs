@@ -1,12 +1,15 @@
 //! The test harness shared by the integration binaries: a real `console serve` router
-//! running in-process on 127.0.0.1:0 over a temporary store.
+//! running in-process on 127.0.0.1:0 over a temporary store (SQLite, or PostgreSQL from
+//! the throwaway cluster of `pg.rs`).
 #![allow(dead_code)] // each test binary uses part of it
+
+pub mod pg;
 
 use agent_console::model::Workspace;
 use agent_console::server::{self, AppState, ServerOptions};
 use agent_console::store::keys;
 use agent_console::store::sqlite::SqliteOptions;
-use agent_console::store::{Backend, SqliteStore, Store, Tier};
+use agent_console::store::{Backend, PostgresOptions, PostgresStore, SqliteStore, Store, Tier};
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use std::time::Duration;
 pub struct TestServer {
     pub base: String,
     pub path: PathBuf,
+    /// The database, when the server runs on PostgreSQL.
+    pub pg_url: Option<String>,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
@@ -30,6 +35,26 @@ impl TestServer {
         let sqlite = SqliteStore::open(&path, sqlite).unwrap();
         server::tune_store(&sqlite).unwrap();
         let store = Store::new(Backend::Sqlite(sqlite));
+        TestServer::serve(options, store, dir, path, None)
+    }
+
+    /// A server on the PostgreSQL database at `url`.
+    pub fn start_postgres(options: ServerOptions, url: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = PostgresStore::open(url, PostgresOptions::default()).unwrap();
+        let store = Store::new(Backend::Postgres(pg));
+        store.tune_for_server(server::READ_SNAPSHOT_WINDOW).unwrap();
+        let path = dir.path().join("unused.db");
+        TestServer::serve(options, store, dir, path, Some(url.to_string()))
+    }
+
+    fn serve(
+        options: ServerOptions,
+        store: Store,
+        dir: tempfile::TempDir,
+        path: PathBuf,
+        pg_url: Option<String>,
+    ) -> TestServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = thread::spawn(move || {
@@ -53,6 +78,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{addr}"),
             path,
+            pg_url,
             _dir: dir,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -63,8 +89,18 @@ impl TestServer {
         SqliteStore::open(&self.path, SqliteOptions::default()).unwrap()
     }
 
+    /// The server's store, opened again (as an operator's CLI would).
+    pub fn admin_store(&self) -> Store {
+        match &self.pg_url {
+            Some(url) => Store::new(Backend::Postgres(
+                PostgresStore::open(url, PostgresOptions::default()).unwrap(),
+            )),
+            None => Store::new(Backend::Sqlite(self.admin())),
+        }
+    }
+
     pub fn workspace(&self, slug: &str, tier: Tier) {
-        self.admin()
+        self.admin_store()
             .upsert_workspace(&Workspace::parse(slug).unwrap(), None, Some(tier))
             .unwrap();
     }
@@ -74,14 +110,9 @@ impl TestServer {
     }
 
     pub fn key_with(&self, ws: &str, actor: Option<&str>, read_only: bool) -> keys::NewKey {
-        keys::create(
-            &self.admin(),
-            &Workspace::parse(ws).unwrap(),
-            None,
-            actor,
-            read_only,
-        )
-        .unwrap()
+        self.admin_store()
+            .create_key(&Workspace::parse(ws).unwrap(), None, actor, read_only)
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

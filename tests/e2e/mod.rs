@@ -157,3 +157,82 @@ fn a_conflicting_save_shows_the_conflict_view_and_reload_keeps_the_other_write()
     assert_eq!(c1["version"], json!(2));
     assert_eq!(value(&c1), &json!({"n": 1, "theirs": "yes"}));
 }
+
+#[test]
+fn a_bulk_review_of_a_query_changes_exactly_its_matches_and_leaves_a_concurrent_change_alone() {
+    let s = Session::new("bulk");
+    let key = |i: usize| format!("f-{i:02}");
+    let import: String = (0..30)
+        .map(|i| {
+            let value = json!({
+                "severity": if i % 3 == 0 { "high" } else { "low" },
+                "reviewed": i % 2 == 0,
+                "title": format!("finding {i}"),
+            });
+            json!({"namespace": "findings", "key": key(i), "value": value, "version": 1,
+                   "size_bytes": 0, "created_at": "2026-02-25T06:00:00.000Z",
+                   "updated_at": "2026-02-25T06:00:00.000Z", "updated_by": "agent",
+                   "expires_at": null})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let file = s.dir.path().join("findings.jsonl");
+    std::fs::write(&file, import).unwrap();
+    let out = s.cli(&["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let matching = |q: &str| -> Vec<String> {
+        let out = s.cli(&["list", "findings", "--where", q, "--all", "--json"]);
+        assert!(out.status.success(), "{out:?}");
+        let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::from_value(page["keys"].clone()).unwrap()
+    };
+    let targets = matching("severity=high !reviewed");
+    assert_eq!(targets, ["f-03", "f-09", "f-15", "f-21", "f-27"]);
+    let reviewed_before = matching("reviewed");
+
+    s.start("--namespace findings");
+    s.wait_for("findings/f-00");
+    s.keys(&["/"]);
+    s.type_text("severity=high !reviewed");
+    s.keys(&["Enter"]);
+    s.wait("5 of 30 match", 30);
+    s.keys(&["B"]);
+    s.wait_for("On all 5 documents matching: severity=high !reviewed");
+    s.keys(&["Enter"]);
+    s.wait_for("Mark reviewed: 5 documents of findings");
+    // Another writer changes one of them between the query and the bulk write.
+    s.set(
+        "findings",
+        "f-09",
+        json!({"severity": "high", "reviewed": false, "owner": "someone"}),
+    );
+    s.keys(&["y"]);
+    let report = s.wait("done 4   changed by someone else 1   failed 0", 30);
+    assert!(
+        report.contains("f-09  changed since the query: left alone"),
+        "{report}"
+    );
+    s.keys(&["Escape"]);
+    s.keys(&["q"]);
+    s.wait_for("EXITED 0");
+
+    // Exactly the four others changed; f-09 holds the other writer's value.
+    let mut reviewed_after = reviewed_before.clone();
+    reviewed_after.extend(["f-03", "f-15", "f-21", "f-27"].map(String::from));
+    reviewed_after.sort();
+    assert_eq!(matching("reviewed"), reviewed_after);
+    assert_eq!(matching("severity=high !reviewed"), ["f-09"]);
+    assert_eq!(matching("by:tui"), ["f-03", "f-15", "f-21", "f-27"]);
+    let f09 = s.get("findings", "f-09").unwrap();
+    assert_eq!(value(&f09)["owner"], json!("someone"));
+    assert_eq!(f09["version"], json!(2));
+    for i in (0..30).filter(|i| ![3, 15, 21, 27, 9].contains(i)) {
+        assert_eq!(
+            s.get("findings", &key(i)).unwrap()["version"],
+            json!(1),
+            "{}",
+            key(i)
+        );
+    }
+}

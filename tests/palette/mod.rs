@@ -46,20 +46,25 @@ fn filter_line_with_matches() {
     feed(&mut app, typed("/by:acme !reviewed"));
     feed(&mut app, vec![code(KeyCode::Enter)]);
     let text = render(&app);
-    assert!(
-        text.contains("/by:acme !reviewed  4 of 12 loaded match"),
-        "{text}"
-    );
+    assert!(text.contains("/by:acme !reviewed  4 of 12 match"), "{text}");
     assert!(text.contains("filter: by:acme !reviewed"), "{text}");
     insta::assert_snapshot!(text);
-    // A word that does not parse is shown, and the rest still filters.
+    // A query that does not parse says where; the one in force stays.
     feed(&mut app, typed("/ size>lots"));
+    feed(&mut app, vec![code(KeyCode::Enter)]);
     let text = render(&app);
     assert!(
-        text.contains("│✗ size>lots: \"lots\" is not a size"),
+        text.contains("│✗ invalid query at column 24: \"lots\" is not a size"),
         "{text}"
     );
-    assert!(text.contains("4 of 12 loaded match"), "{text}");
+    assert!(text.contains("4 of 12 match"), "{text}");
+    // Conditions on the documents' members: the store answers them.
+    feed(&mut app, vec![code(KeyCode::Esc), code(KeyCode::Esc)]);
+    feed(&mut app, typed("/severity=high tags~CRYPTO"));
+    feed(&mut app, vec![code(KeyCode::Enter)]);
+    let text = render(&app);
+    assert!(text.contains("4 of 12 match"), "{text}");
+    assert!(text.contains("F-003") && !text.contains("F-001"), "{text}");
 }
 
 #[test]

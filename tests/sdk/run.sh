@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the real Python SDK (orchagent-sdk==0.1.13) against `console serve`.
-# Usage: tests/sdk/run.sh PATH/TO/console [PYTHON]
+# Usage: [SDK_STORE=postgres://…] tests/sdk/run.sh PATH/TO/console [PYTHON]
 #   PYTHON: an interpreter with orchagent-sdk==0.1.13 installed; when omitted, a venv is
 #   created in $SDK_VENV (default: a temporary directory) and the SDK installed with pip.
 # Builds nothing: pass the console binary. Exits non-zero when a test fails.
@@ -29,7 +29,8 @@ fi
 
 export CONSOLE_CONFIG_DIR=$work/config CONSOLE_DATA_DIR=$work/data
 unset CONSOLE_REMOTE CONSOLE_PROFILE CONSOLE_WORKSPACE CONSOLE_STORE
-store=$work/store.db
+# SDK_STORE: run against another store (e.g. a postgres:// URL); default a fresh file.
+store=${SDK_STORE:-$work/store.db}
 "$console" --store "$store" workspaces create sdk-test --tier free >/dev/null
 key=$("$console" --store "$store" keys create --workspace sdk-test --name sdk --json |
     "$python" -c 'import json, sys; print(json.load(sys.stdin)["key"])')

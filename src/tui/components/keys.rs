@@ -1,6 +1,8 @@
 //! The keys pane: one page of a namespace's keys at a time (more load as the selection
-//! nears the end), with triage markers, a filter, "only unreviewed", marks for batch
-//! triage and sorting by column. `view` holds the rows shown, in order.
+//! nears the end), with triage markers, a query (`/`, answered by the store over the whole
+//! namespace, its pages loaded one after another with the count and progress shown),
+//! "only unreviewed", marks for batch triage and sorting by column. `view` holds the rows
+//! shown, in order.
 
 use super::{clip, scroll_to};
 use crate::model::parse_time;
@@ -19,6 +21,9 @@ use std::collections::BTreeSet;
 pub const PAGE: usize = 200;
 /// Load the next page when the selection is this close to the end of the view.
 pub const NEAR_END: usize = 40;
+/// A query's matches load on their own up to this many rows; past it, as the selection
+/// nears the end.
+pub const QUERY_AUTO_ROWS: usize = 50_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortCol {
@@ -56,18 +61,26 @@ pub struct KeysPane {
     /// Index into `view`.
     pub selected: usize,
     pub marked: BTreeSet<String>,
+    /// The query text as typed (`/`); Enter sends it to the store.
     pub filter: String,
     pub filtering: bool,
+    /// The query the listing answers (`None`: every key), and its text as typed.
+    pub applied: Option<crate::query::Query>,
+    pub applied_text: String,
+    /// Why the typed query does not parse.
+    pub query_error: Option<String>,
+    /// Documents the store examined so far for the applied query.
+    pub scanned: u64,
+    /// The applied query's scan was stopped (Esc) before the end.
+    pub cancelled: bool,
+    /// Documents in the namespace (for the scan's progress).
+    pub ns_docs: u64,
     pub unreviewed_only: bool,
     pub sort: SortCol,
     pub reverse: bool,
     pub offset: Cell<usize>,
     /// Keys written by others since the user last saw them (kept by `update`).
     pub changed: BTreeSet<String>,
-    /// `filter` parsed (refreshed with the view).
-    pub query: crate::tui::filter::Query,
-    /// "Now" for `updated<1h` filters (kept current by `update`).
-    pub now_ms: i64,
 }
 
 impl KeysPane {
@@ -87,12 +100,8 @@ impl KeysPane {
     /// keeping the selected key selected when it is still shown.
     pub fn refresh_view(&mut self) {
         let keep = self.selected_key();
-        self.query = crate::tui::filter::parse(&self.filter);
         let mut view: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| {
-                let r = &self.rows[i];
-                (!self.unreviewed_only || !r.reviewed) && self.query.matches(r, self.now_ms)
-            })
+            .filter(|&i| !self.unreviewed_only || !self.rows[i].reviewed)
             .collect();
         let rows = &self.rows;
         match self.sort {
@@ -133,11 +142,42 @@ impl KeysPane {
             return false;
         }
         let near = self.selected + NEAR_END >= self.view.len();
-        // With a filter hiding most rows, stop fetching on our own after a while.
-        let filtered = !self.filter.is_empty() || self.unreviewed_only;
-        near && (!filtered
+        if self.applied.is_some() {
+            // A query's pages follow one another (the store bounds each one's scan).
+            return !self.cancelled && (near || self.rows.len() < QUERY_AUTO_ROWS);
+        }
+        // With "only unreviewed" hiding most rows, stop fetching on our own after a while.
+        near && (!self.unreviewed_only
             || self.rows.len() < 20 * PAGE
             || self.selected + 1 >= self.view.len() && !self.view.is_empty())
+    }
+
+    /// Whether the applied query is still being answered.
+    pub fn scanning(&self) -> bool {
+        self.applied.is_some() && self.has_more && !self.cancelled
+    }
+
+    /// The query line's summary: "37 of 1,000,000 match · scanning 45%".
+    pub fn query_summary(&self) -> String {
+        let Some(_) = &self.applied else {
+            return if self.filtering {
+                "  Enter: query the whole namespace · Esc: cancel".into()
+            } else {
+                String::new()
+            };
+        };
+        let matched = thousands(self.rows.len() as u64);
+        let pct = (self.scanned * 100)
+            .checked_div(self.ns_docs)
+            .unwrap_or(0)
+            .min(99);
+        let mut s = format!("  {matched} of {} match", thousands(self.ns_docs));
+        if self.scanning() {
+            s.push_str(&format!(" · scanning {pct}% (Esc stops)"));
+        } else if self.cancelled && self.has_more {
+            s.push_str(&format!(" · stopped at {pct}% (R runs it again)"));
+        }
+        s
     }
 
     /// The next unreviewed row after the selection (in view order), if any.
@@ -155,8 +195,12 @@ impl KeysPane {
 
     /// Rows above the first key inside the pane: filter line, filter error, column header.
     pub fn header_rows(&self) -> usize {
-        let filter_line = self.filtering || !self.filter.is_empty();
-        1 + usize::from(filter_line) + usize::from(filter_line && !self.query.errors.is_empty())
+        let filter_line = self.filter_line();
+        1 + usize::from(filter_line) + usize::from(filter_line && self.query_error.is_some())
+    }
+
+    fn filter_line(&self) -> bool {
+        self.filtering || !self.filter.is_empty() || self.applied.is_some()
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, focused: bool, now_ms: i64) {
@@ -181,19 +225,15 @@ impl KeysPane {
         }
         let width = inner.width as usize;
         let mut lines = Vec::new();
-        let filter_line = self.filtering || !self.filter.is_empty();
-        if filter_line {
+        if self.filter_line() {
             let cursor = if self.filtering { "▏" } else { "" };
             let spans = vec![
                 Span::styled("/", theme::key_hint()),
                 Span::raw(format!("{}{cursor}", escape_controls(&self.filter))),
-                Span::styled(
-                    format!("  {} of {} loaded match", self.view.len(), self.rows.len()),
-                    theme::dim(),
-                ),
+                Span::styled(self.query_summary(), theme::dim()),
             ];
             lines.push(Line::from(spans));
-            if let Some(e) = self.query.errors.first() {
+            if let Some(e) = &self.query_error {
                 lines.push(Line::styled(
                     clip(&format!("✗ {}", escape_controls(e)), width),
                     theme::error(),
@@ -230,10 +270,14 @@ impl KeysPane {
         let offset = scroll_to(self.offset.get(), self.selected, height);
         self.offset.set(offset);
         if self.view.is_empty() {
-            let text = if self.loading {
+            let text = if self.scanning() {
+                "scanning…"
+            } else if self.loading {
                 "loading…"
             } else if self.ns.is_none() {
                 "choose a namespace"
+            } else if self.applied.is_some() && self.rows.is_empty() {
+                "no document matches"
             } else if self.rows.is_empty() {
                 "no documents"
             } else {
@@ -284,4 +328,17 @@ impl KeysPane {
         }
         f.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// 1234567 as "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! The parts of the screen. Each owns its state and its drawing; `update` routes a key
 //! to the one that has focus.
 
+pub mod bulk;
 pub mod conflict;
 pub mod dialogs;
 pub mod document;

@@ -16,6 +16,10 @@ pub fn progress(app: &App) -> Option<String> {
     let ns = app.keys.ns.as_deref()?;
     let (reviewed, loaded) = app.keys.progress();
     let total = app.namespaces.documents(ns);
+    if app.keys.applied.is_some() {
+        // Under a query: the review state of its matches.
+        return Some(format!("reviewed {reviewed} of {loaded} matching"));
+    }
     Some(match total {
         Some(t) if !app.keys.has_more => format!("reviewed {reviewed} of {t}"),
         _ => format!("reviewed {reviewed} of {loaded} loaded"),

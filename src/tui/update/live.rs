@@ -108,6 +108,13 @@ pub(super) fn on_refreshed(
                 .preview
                 .is_none()
                 .then(|| KeyRow::triage(&loaded.doc.value, &app.session.config));
+            // Under a query, a new document is listed only when it matches (a preview's
+            // value is not at hand to tell).
+            let wanted = app
+                .keys
+                .applied
+                .as_ref()
+                .is_none_or(|q| loaded.preview.is_none() && q.matches(&loaded.doc, app.now_ms));
             if listed {
                 match app.keys.row_mut(&key) {
                     Some(row) => {
@@ -117,7 +124,10 @@ pub(super) fn on_refreshed(
                             row.action = action;
                         }
                     }
-                    None => insert_row(app, meta.clone(), triage.unwrap_or((false, None))),
+                    None if wanted => {
+                        insert_row(app, meta.clone(), triage.unwrap_or((false, None)))
+                    }
+                    None => {}
                 }
                 app.keys.refresh_view();
             }

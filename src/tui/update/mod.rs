@@ -27,7 +27,6 @@ pub use writes::triage_patch;
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
     let note = live::observe(app, &action);
-    app.keys.now_ms = app.now_ms;
     match action {
         Action::Key(key) => {
             if key.kind != KeyEventKind::Release && !live::diff_key(app, &key) {
@@ -84,6 +83,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
 pub(crate) fn open_namespace(app: &mut App, ns: &str, fx: &mut Vec<Effect>) {
     let same = app.keys.ns.as_deref() == Some(ns);
     let generation = app.generation();
+    app.keys.ns_docs = app.namespaces.documents(ns).unwrap_or(0);
     let k = &mut app.keys;
     if !same {
         k.rows.clear();
@@ -92,6 +92,9 @@ pub(crate) fn open_namespace(app: &mut App, ns: &str, fx: &mut Vec<Effect>) {
         k.marked.clear();
         k.filter.clear();
         k.filtering = false;
+        k.applied = None;
+        k.applied_text.clear();
+        k.query_error = None;
         k.offset.set(0);
         app.doc.clear();
     }
@@ -99,10 +102,13 @@ pub(crate) fn open_namespace(app: &mut App, ns: &str, fx: &mut Vec<Effect>) {
     k.generation = generation;
     k.loading = true;
     k.cursor = None;
+    k.scanned = 0;
+    k.cancelled = false;
     fx.push(Effect::LoadKeys {
         ns: ns.to_string(),
         cursor: None,
         generation,
+        query: k.applied.clone(),
     });
 }
 
@@ -119,6 +125,7 @@ pub(crate) fn maybe_more(app: &mut App, fx: &mut Vec<Effect>) {
         ns,
         cursor: Some(cursor),
         generation: app.keys.generation,
+        query: app.keys.applied.clone(),
     });
 }
 

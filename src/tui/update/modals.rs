@@ -4,6 +4,7 @@
 use super::{load_document, writes};
 use crate::tui::action::Effect;
 use crate::tui::app::{App, Modal};
+use crate::tui::components::bulk::{BulkOp, BulkState, Phase};
 use crate::tui::components::conflict::ConflictState;
 use crate::tui::keymap::Cmd;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -114,6 +115,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => Some(Modal::ConfirmNamespace(d)),
         },
         Modal::History(h) => super::history::on_key(app, h, cmd, fx),
+        Modal::Bulk(b) => bulk_key(app, b, cmd, fx),
         Modal::Palette(p) => crate::tui::palette::on_key(app, p, cmd, key, fx),
         Modal::Menu(mut m) => {
             let n = app.session.config.actions.len();
@@ -144,6 +146,43 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
     };
+}
+
+/// Keys of the bulk action dialog: choose, preview, run (keys wait), report.
+fn bulk_key(
+    app: &mut App,
+    mut b: Box<BulkState>,
+    cmd: Option<Cmd>,
+    fx: &mut Vec<Effect>,
+) -> Option<Modal> {
+    let choices = BulkOp::choices(&app.session.config.actions);
+    match (b.phase.clone(), cmd) {
+        (Phase::Choose { selected }, Some(Cmd::Up)) => {
+            b.phase = Phase::Choose {
+                selected: selected.saturating_sub(1),
+            }
+        }
+        (Phase::Choose { selected }, Some(Cmd::Down)) => {
+            b.phase = Phase::Choose {
+                selected: (selected + 1).min(choices.len() - 1),
+            }
+        }
+        (Phase::Choose { selected }, Some(Cmd::Confirm)) => {
+            b.phase = Phase::Preview(choices[selected].clone())
+        }
+        (Phase::Preview(op), Some(Cmd::Confirm)) => {
+            writes::run_bulk(app, &b, &op, fx);
+            app.info(format!("{}: {} documents…", op.label(), b.rows.len()));
+            b.phase = Phase::Running(op);
+        }
+        (Phase::Choose { .. } | Phase::Preview(_), Some(Cmd::Cancel)) => {
+            app.info("bulk action cancelled: nothing written");
+            return None;
+        }
+        (Phase::Report(_), Some(Cmd::Confirm | Cmd::Cancel)) => return None,
+        _ => {}
+    }
+    Some(Modal::Bulk(b))
 }
 
 /// Writes my edit over theirs, conditional on the version the store has now.

@@ -97,6 +97,7 @@ pub(crate) fn run(app: &mut App, cmd: Cmd, fx: &mut Vec<Effect>) {
             super::copy::copy(app, cmd, fx)
         }
         Cmd::Palette => crate::tui::palette::open(app),
+        Cmd::Bulk => writes::bulk(app),
         _ => {}
     }
 }
@@ -148,9 +149,18 @@ fn back(app: &mut App, fx: &mut Vec<Effect>) {
     match app.focus {
         Pane::Namespaces => {}
         Pane::Keys => {
-            if !app.keys.filter.is_empty() {
+            if app.keys.scanning() {
+                // Stop the scan; what it found stays listed.
+                app.keys.cancelled = true;
+                app.keys.generation = app.generation();
+                app.keys.loading = false;
+                app.info(format!(
+                    "query stopped: {} matches so far",
+                    app.keys.rows.len()
+                ));
+            } else if app.keys.applied.is_some() || !app.keys.filter.is_empty() {
                 app.keys.filter.clear();
-                app.keys.refresh_view();
+                run_query(app, fx);
             } else if !app.keys.marked.is_empty() {
                 app.keys.marked.clear();
             } else {
@@ -170,20 +180,47 @@ fn back(app: &mut App, fx: &mut Vec<Effect>) {
 fn filter_input(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     let k = &mut app.keys;
     match key.code {
-        KeyCode::Enter => k.filtering = false,
+        KeyCode::Enter => run_query(app, fx),
         KeyCode::Esc => {
+            // Back to the query in force.
             k.filtering = false;
-            k.filter.clear();
+            k.query_error = None;
+            k.filter = k.applied_text.clone();
         }
         KeyCode::Backspace => {
             k.filter.pop();
         }
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => k.filter.push(c),
-        _ => return,
+        _ => {}
     }
-    k.refresh_view();
-    follow_selection(app, fx, false);
-    maybe_more(app, fx);
+}
+
+/// Sends the typed query to the store: the listing starts again with its matches. A query
+/// that does not parse says where, and stays open for editing.
+pub(crate) fn run_query(app: &mut App, fx: &mut Vec<Effect>) {
+    let cfg = &app.session.config;
+    let vocab = crate::query::Vocabulary {
+        reviewed_field: cfg.reviewed_field.clone(),
+        action_field: cfg.action_field.clone(),
+    };
+    match crate::query::parse_with(&app.keys.filter, &vocab) {
+        Err(e) => app.keys.query_error = Some(e.message),
+        Ok(q) => {
+            let k = &mut app.keys;
+            k.filtering = false;
+            k.query_error = None;
+            k.applied = (!q.is_empty()).then_some(q);
+            k.applied_text = k.filter.clone();
+            k.selected = 0;
+            k.offset.set(0);
+            k.marked.clear();
+            if let Some(ns) = k.ns.clone() {
+                k.rows.clear();
+                k.view.clear();
+                open_namespace(app, &ns, fx);
+            }
+        }
+    }
 }
 
 fn search_input(app: &mut App, key: KeyEvent) {

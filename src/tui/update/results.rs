@@ -36,6 +36,7 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     }
                     app.keys.cursor = page.cursor;
                     app.keys.has_more = page.has_more;
+                    app.keys.scanned += page.scanned;
                     app.keys.refresh_view();
                     if let Some(k) = keep
                         && let Some(p) = position(&app.keys, &k)
@@ -91,6 +92,7 @@ pub(super) fn on_result(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             results,
         } => triaged(app, ns, action, results, fx),
         Action::Saved { ns, key, outcome } => saved(app, ns, key, outcome, fx),
+        Action::Bulk { ns, results } => bulk_results(app, ns, results, fx),
         Action::Deleted { ns, key, result } => {
             app.busy = app.busy.saturating_sub(1);
             match result {
@@ -281,4 +283,78 @@ fn saved(app: &mut App, ns: String, key: String, outcome: SaveOutcome, fx: &mut 
             app.error(format!("cannot save {ns}/{key}: {}", describe(&e)));
         }
     }
+}
+
+/// One chunk of a bulk action came back: rows follow what was written; the dialog counts
+/// each outcome and turns into the report after the last chunk.
+fn bulk_results(
+    app: &mut App,
+    ns: String,
+    results: Vec<(
+        String,
+        Result<Option<crate::model::Meta>, crate::error::Error>,
+    )>,
+    fx: &mut Vec<Effect>,
+) {
+    use crate::tui::components::bulk::{BulkOp, Outcome, Phase};
+    app.busy = app.busy.saturating_sub(1);
+    let op = match &app.modal {
+        Some(Modal::Bulk(b)) => match &b.phase {
+            Phase::Running(op) => Some(op.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let listed = app.keys.ns.as_deref() == Some(ns.as_str());
+    let mut outcomes = Vec::new();
+    for (key, r) in results {
+        let (outcome, why) = match &r {
+            Ok(_) => (Outcome::Done, String::new()),
+            Err(e) if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) => {
+                (Outcome::Changed, describe(e))
+            }
+            Err(e) => (Outcome::Failed, describe(e)),
+        };
+        match r {
+            Ok(Some(meta)) if listed => {
+                if let Some(row) = app.keys.row_mut(&key) {
+                    row.meta = meta;
+                    match &op {
+                        Some(BulkOp::Review) => row.reviewed = true,
+                        Some(BulkOp::Action(a)) => {
+                            row.reviewed = true;
+                            row.action = Some(a.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(None) if listed => {
+                app.keys.rows.retain(|row| row.meta.key != key);
+                app.keys.marked.remove(&key);
+            }
+            _ => {}
+        }
+        outcomes.push((key, outcome, why));
+    }
+    app.keys.refresh_view();
+    let Some(Modal::Bulk(b)) = &mut app.modal else {
+        return;
+    };
+    b.outcomes.extend(outcomes);
+    let (Some(op), true) = (op, b.finished()) else {
+        return;
+    };
+    let report = format!(
+        "{}: done {}, changed by someone else {}, failed {}",
+        op.label(),
+        b.count(Outcome::Done),
+        b.count(Outcome::Changed),
+        b.count(Outcome::Failed)
+    );
+    b.phase = Phase::Report(op);
+    app.info(report);
+    app.namespaces.loading = true;
+    fx.push(Effect::LoadNamespaces);
+    follow_selection(app, fx, true);
 }

@@ -123,6 +123,7 @@ pub fn loaded_app(read_only: bool, width: u16) -> App {
                 rows,
                 cursor: None,
                 has_more: false,
+                scanned: 0,
             }),
         },
     );
@@ -179,28 +180,112 @@ fn results_of_an_old_generation_are_ignored() {
     assert!(app.message.is_none());
 }
 
+/// The LoadKeys effect among `fx`: (generation, cursor, query text).
+fn load_keys(fx: &[Effect]) -> Option<(u64, Option<String>, Option<String>)> {
+    fx.iter().find_map(|e| match e {
+        Effect::LoadKeys {
+            generation,
+            cursor,
+            query,
+            ..
+        } => Some((
+            *generation,
+            cursor.clone(),
+            query.as_ref().map(|q| q.to_string()),
+        )),
+        _ => None,
+    })
+}
+
+fn query_page(
+    app: &mut App,
+    generation: u64,
+    keys: &[&str],
+    more: bool,
+    scanned: u64,
+) -> Vec<Effect> {
+    update(
+        app,
+        Action::Keys {
+            generation,
+            append: app.keys.cursor.is_some(),
+            result: Ok(Page {
+                rows: keys.iter().map(|k| row(k, false)).collect(),
+                cursor: more.then(|| format!("after-{}", keys.last().unwrap_or(&"x"))),
+                has_more: more,
+                scanned,
+            }),
+        },
+    )
+}
+
 #[test]
-fn filter_narrows_the_loaded_keys_and_esc_clears_it() {
+fn a_query_is_answered_by_the_store_page_after_page_and_esc_stops_then_clears_it() {
     let mut app = loaded_app(false, 160);
     update(&mut app, code(KeyCode::Enter));
     update(&mut app, key('/'));
     assert!(app.keys.filtering);
-    let fx = typed(&mut app, "K3");
-    assert_eq!(app.keys.view.len(), 1);
-    assert_eq!(app.keys.selected_key().as_deref(), Some("k3"));
+    // Typing changes nothing yet; a malformed query says where and stays open.
+    assert!(typed(&mut app, "severity=").is_empty());
+    let fx = update(&mut app, code(KeyCode::Enter));
+    assert!(load_keys(&fx).is_none());
+    assert!(app.keys.filtering);
     assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::LoadDocument { key, .. } if key == "k3"))
+        app.keys
+            .query_error
+            .as_deref()
+            .unwrap()
+            .contains("column 10")
     );
-    update(&mut app, code(KeyCode::Enter));
+    typed(&mut app, "high !reviewed");
+    let fx = update(&mut app, code(KeyCode::Enter));
     assert!(!app.keys.filtering);
-    assert_eq!(app.keys.filter, "K3");
+    let (generation, cursor, query) = load_keys(&fx).expect("the query goes to the store");
+    assert_eq!(
+        (cursor, query.as_deref()),
+        (None, Some("severity=high !reviewed=true"))
+    );
+    assert!(app.keys.rows.is_empty(), "the listing starts again");
+    // Pages follow one another on their own while the store has more to scan.
+    let fx = query_page(&mut app, generation, &["k1", "k3"], true, 2);
+    let (g2, cursor, query) = load_keys(&fx).expect("the next page is asked for at once");
+    assert_eq!(g2, generation);
+    assert_eq!(cursor.as_deref(), Some("after-k3"));
+    assert!(query.is_some());
+    assert!(app.keys.scanning());
+    assert_eq!(
+        app.keys.query_summary(),
+        "  2 of 5 match · scanning 40% (Esc stops)"
+    );
+    // Esc stops the scan and keeps what it found; a late page is ignored.
     update(&mut app, code(KeyCode::Esc));
-    assert_eq!(app.keys.view.len(), 5);
+    assert!(!app.keys.scanning());
+    let fx = query_page(&mut app, generation, &["k4"], false, 3);
+    assert!(fx.is_empty());
+    assert_eq!(app.keys.view.len(), 2);
+    assert!(app.keys.query_summary().contains("stopped at 40%"));
+    // Esc again clears the query: every key is listed again.
+    let fx = update(&mut app, code(KeyCode::Esc));
+    let (_, _, query) = load_keys(&fx).unwrap();
+    assert_eq!(query, None);
+    assert!(app.keys.applied.is_none());
     assert_eq!(app.focus, Pane::Keys);
-    // Only unreviewed hides k2.
+}
+
+#[test]
+fn a_query_that_ends_shows_its_count_and_only_unreviewed_still_narrows_it() {
+    let mut app = loaded_app(false, 160);
+    update(&mut app, code(KeyCode::Enter));
+    update(&mut app, key('/'));
+    typed(&mut app, "k");
+    let fx = update(&mut app, code(KeyCode::Enter));
+    let (generation, _, _) = load_keys(&fx).unwrap();
+    let fx = query_page(&mut app, generation, &["k1", "k2", "k3"], false, 5);
+    assert!(load_keys(&fx).is_none());
+    assert_eq!(app.keys.query_summary(), "  3 of 5 match");
+    app.keys.rows[1].reviewed = true;
     update(&mut app, key('u'));
-    assert_eq!(app.keys.view.len(), 4);
+    assert_eq!(app.keys.view.len(), 2);
 }
 
 #[test]
@@ -513,6 +598,7 @@ fn the_next_page_loads_when_the_selection_nears_the_end() {
                 rows,
                 cursor: Some("c1".into()),
                 has_more: true,
+                scanned: 0,
             }),
         },
     );

@@ -4,8 +4,9 @@
 
 use super::{follow_selection, maybe_more};
 use crate::model::format_ms;
-use crate::tui::action::Effect;
+use crate::tui::action::{BulkWrite, Effect};
 use crate::tui::app::{App, Modal, Pane, Session};
+use crate::tui::components::bulk::{BulkOp, BulkState, CHUNK};
 use crate::tui::components::dialogs::{ConfirmDelete, ConfirmNamespace, Menu};
 use crate::tui::components::editor::{EditorState, pretty};
 use serde_json::{Map, Value};
@@ -102,6 +103,55 @@ pub(super) fn review(app: &mut App, action: Option<String>, fx: &mut Vec<Effect>
         app.keys.selected = v;
         follow_selection(app, fx, false);
         maybe_more(app, fx);
+    }
+}
+
+/// Opens the bulk action dialog on every document the query matches (all loaded: the
+/// query's scan must have ended).
+pub(super) fn bulk(app: &mut App) {
+    if refused(app) {
+        return;
+    }
+    let k = &app.keys;
+    let Some(ns) = k.ns.clone() else {
+        return;
+    };
+    if k.applied.is_none() {
+        app.info("bulk actions work on a query: type / and a query first");
+        return;
+    }
+    if k.has_more {
+        app.info("the query has not listed every match yet: wait for it, or narrow it");
+        return;
+    }
+    if k.rows.is_empty() {
+        app.info("no document matches the query");
+        return;
+    }
+    let state = BulkState::new(ns, k.applied_text.clone(), k.rows.clone());
+    app.modal = Some(Modal::Bulk(Box::new(state)));
+}
+
+/// Starts a bulk action: its writes go out in chunks, each reporting when done.
+pub(super) fn run_bulk(app: &mut App, b: &BulkState, op: &BulkOp, fx: &mut Vec<Effect>) {
+    let write = match op {
+        BulkOp::Review => BulkWrite::Patch(triage_patch(&app.session, app.now_ms, None)),
+        BulkOp::Action(a) => BulkWrite::Patch(triage_patch(&app.session, app.now_ms, Some(a))),
+        BulkOp::Ttl(s) => BulkWrite::Ttl(*s),
+        BulkOp::Delete => BulkWrite::Delete,
+    };
+    let targets: Vec<(String, u64)> = b
+        .rows
+        .iter()
+        .map(|r| (r.meta.key.clone(), r.meta.version))
+        .collect();
+    for chunk in targets.chunks(CHUNK) {
+        fx.push(Effect::Bulk {
+            ns: b.ns.clone(),
+            write: write.clone(),
+            targets: chunk.to_vec(),
+        });
+        app.busy += 1;
     }
 }
 
