@@ -16,6 +16,12 @@ fn is_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// `is_slug` as a regular expression, for the OpenAPI document.
+pub const NAMESPACE_PATTERN: &str = "^[a-z][a-z0-9-]{0,63}$";
+
+/// `is_key` as a regular expression, for the OpenAPI document.
+pub const KEY_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$";
+
 fn is_key_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
 }

@@ -257,6 +257,73 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Makes the generated document say what the server does, in one place rather than on
+/// every handler: every operation that takes a key can answer 401 (no or a bad key) and
+/// 400 (a malformed header or an unknown query parameter), `ns` and `key` path parameters
+/// carry the pattern the server checks, and `limit` its bounds.
+struct Exact;
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                Content::new(Some(RefOr::Ref(Ref::from_schema_name("ErrorEnvelope")))),
+            )
+            .build(),
+    )
+}
+
+impl Modify for Exact {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    let r = &mut op.responses.responses;
+                    r.entry("401".into()).or_insert_with(|| {
+                        error_response("No API key, a malformed one, or a revoked one")
+                    });
+                    r.entry("400".into()).or_insert_with(|| {
+                        error_response(
+                            "A malformed request: a header given twice, an unknown query parameter",
+                        )
+                    });
+                }
+                for p in op.parameters.iter_mut().flatten() {
+                    let RefOr::T(p) = p else { continue };
+                    let Some(RefOr::T(Schema::Object(schema))) = p.schema.as_mut() else {
+                        continue;
+                    };
+                    match (p.name.as_str(), &p.parameter_in) {
+                        ("ns", utoipa::openapi::path::ParameterIn::Path) => {
+                            schema.pattern = Some(crate::model::NAMESPACE_PATTERN.into());
+                        }
+                        ("key", utoipa::openapi::path::ParameterIn::Path) => {
+                            schema.pattern = Some(crate::model::KEY_PATTERN.into());
+                        }
+                        ("limit", utoipa::openapi::path::ParameterIn::Query) => {
+                            schema.minimum = Some(utoipa::Number::UInt(1));
+                            schema.maximum = Some(utoipa::Number::UInt(crate::store::MAX_LIMIT));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -288,7 +355,7 @@ impl Modify for BearerAuth {
         sse::watch_key,
     ),
     components(schemas(ChangeEvent)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Exact),
     tags(
         (name = "storage", description = "The Agent Storage contract"),
         (name = "extensions", description = "This server's own additions"),
@@ -382,6 +449,41 @@ mod tests {
         })
         .unwrap();
         assert_eq!(fields(&stats), schema_fields(&doc, "NamespaceStatsBody"));
+    }
+
+    #[test]
+    fn the_document_says_what_the_server_checks() {
+        let doc: Value = serde_json::from_str(json()).unwrap();
+        let mut secured = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    secured += 1;
+                    for status in ["400", "401"] {
+                        assert!(
+                            op["responses"].get(status).is_some(),
+                            "{method} {path} documents no {status}"
+                        );
+                    }
+                }
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    match (p["name"].as_str(), p["in"].as_str()) {
+                        (Some("ns"), Some("path")) => {
+                            assert_eq!(p["schema"]["pattern"], crate::model::NAMESPACE_PATTERN)
+                        }
+                        (Some("key"), Some("path")) => {
+                            assert_eq!(p["schema"]["pattern"], crate::model::KEY_PATTERN)
+                        }
+                        (Some("limit"), Some("query")) => {
+                            assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+                            assert_eq!(p["schema"]["maximum"], 1000, "{method} {path}");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(secured > 15, "{secured}");
     }
 
     #[test]
